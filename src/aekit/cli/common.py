@@ -1,0 +1,175 @@
+"""What every CLI module shares: training flags, the recipe/evaluator/predictor registries, run helpers.
+
+A problem's CLI module (reconstruction, segmentation, ...) registers:
+
+- train recipes: ``@train_recipe("ae", help=..., add_arguments=fn)`` on ``build(args) -> (task, datamodule)``
+- evaluators: ``@evaluator("reconstruction")`` on ``fn(task, args) -> dict`` (keyed by the task name
+  stored in the checkpoint), with its own flags added by ``evaluate_options(fn)``
+- predictors: ``@predictor("reconstruction")`` likewise for ``aekit predict``
+- other top-level commands: ``@command("demo", help=..., add_arguments=fn)`` on ``fn(args) -> int``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from aekit.engine import TrainConfig
+
+ArgAdder = Callable[[argparse.ArgumentParser], None]
+
+
+@dataclass
+class Recipe:
+    name: str
+    help: str
+    add_arguments: ArgAdder
+    build: Callable[[argparse.Namespace], tuple[Any, Any]]
+
+
+@dataclass
+class Command:
+    name: str
+    help: str
+    add_arguments: ArgAdder
+    run: Callable[[argparse.Namespace], int | None]
+
+
+TRAIN_RECIPES: dict[str, Recipe] = {}
+COMMANDS: dict[str, Command] = {}
+EVALUATORS: dict[str, Callable[..., dict[str, Any]]] = {}
+PREDICTORS: dict[str, Callable[..., Any]] = {}
+EVALUATE_OPTION_ADDERS: list[ArgAdder] = []
+PREDICT_OPTION_ADDERS: list[ArgAdder] = []
+
+
+def train_recipe(name: str, help: str, add_arguments: ArgAdder) -> Callable:
+    def wrap(build: Callable) -> Callable:
+        TRAIN_RECIPES[name] = Recipe(name, help, add_arguments, build)
+        return build
+
+    return wrap
+
+
+def command(name: str, help: str, add_arguments: ArgAdder) -> Callable:
+    def wrap(run: Callable) -> Callable:
+        COMMANDS[name] = Command(name, help, add_arguments, run)
+        return run
+
+    return wrap
+
+
+def evaluator(task_name: str) -> Callable:
+    def wrap(fn: Callable) -> Callable:
+        EVALUATORS[task_name] = fn
+        return fn
+
+    return wrap
+
+
+def predictor(task_name: str) -> Callable:
+    def wrap(fn: Callable) -> Callable:
+        PREDICTORS[task_name] = fn
+        return fn
+
+    return wrap
+
+
+def evaluate_options(fn: ArgAdder) -> ArgAdder:
+    EVALUATE_OPTION_ADDERS.append(fn)
+    return fn
+
+
+def predict_options(fn: ArgAdder) -> ArgAdder:
+    PREDICT_OPTION_ADDERS.append(fn)
+    return fn
+
+
+def add_option_once(parser: argparse.ArgumentParser, *flags: str, **kwargs: Any) -> None:
+    """Add an option unless another module already added it (modules share evaluate/predict flags)."""
+    if any(f in parser._option_string_actions for f in flags):
+        return
+    parser.add_argument(*flags, **kwargs)
+
+
+def add_train_arguments(p: argparse.ArgumentParser) -> None:
+    """Flags every ``aekit train`` recipe takes (engine, run directory, reproducibility)."""
+    d = TrainConfig()
+    g = p.add_argument_group("training")
+    g.add_argument("--out", type=Path, default=None, help="run directory (default runs/<recipe>)")
+    g.add_argument("--config", type=Path, default=None, help="config.yaml of an earlier run: its values become defaults")
+    g.add_argument("--epochs", type=int, default=d.epochs)
+    g.add_argument("--batch-size", type=int, default=d.batch_size)
+    g.add_argument("--lr", type=float, default=None, help="learning rate (peak of the one-cycle schedule)")
+    g.add_argument("--weight-decay", type=float, default=0.0)
+    g.add_argument("--optimizer", default="adamw", choices=["adamw", "adam", "sgd"])
+    g.add_argument("--scheduler", default="onecycle", choices=["onecycle", "cosine", "none"])
+    g.add_argument("--seed", type=int, default=d.seed)
+    g.add_argument("--precision", default=d.precision, help="32 or bf16-mixed (16-mixed on GPUs)")
+    g.add_argument("--accelerator", default=d.accelerator, help="auto, cpu, gpu, ...")
+    g.add_argument("--devices", default=d.devices, help="number of devices (e.g. 2 with --strategy ddp)")
+    g.add_argument("--strategy", default=d.strategy, help="auto, ddp, ddp_spawn, ...")
+    g.add_argument("--patience", type=int, default=None, help="early stopping after N epochs without improvement")
+    g.add_argument("--num-workers", type=int, default=0, help="data-loading worker processes")
+    g.add_argument("--max-minutes", type=float, default=None, help="stop training after this many minutes")
+    g.add_argument("--channels-last", action="store_true", help="channels_last memory format")
+    g.add_argument("--resume", nargs="?", const=True, default=None,
+                   help="continue from --out/last.ckpt, or from the checkpoint given")
+    g.add_argument("--no-progress", action="store_true", help="no progress bar (logs only)")
+
+
+def train_config(args: argparse.Namespace) -> TrainConfig:
+    devices = args.devices
+    if isinstance(devices, str) and devices.isdigit():
+        devices = int(devices)
+    values = {
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "seed": args.seed,
+        "precision": str(args.precision),
+        "accelerator": args.accelerator,
+        "devices": devices,
+        "strategy": args.strategy,
+        "patience": args.patience,
+        "num_workers": args.num_workers,
+        "max_time_minutes": args.max_minutes,
+        "progress": not args.no_progress,
+        "channels_last": args.channels_last,
+    }
+    known = {f.name for f in fields(TrainConfig)}
+    return TrainConfig(**{k: v for k, v in values.items() if k in known})
+
+
+def plain_args(args: argparse.Namespace) -> dict[str, Any]:
+    """The parsed flags as YAML-safe values (Paths to strings, internals dropped)."""
+    out = {}
+    for k, v in vars(args).items():
+        if k.startswith("_") or k in ("config", "resume", "command"):
+            continue
+        out[k] = str(v) if isinstance(v, Path) else v
+    return out
+
+
+def write_json(path: str | Path, data: Any) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2, default=float) + "\n")
+    return path
+
+
+def markdown_table(rows: list[dict[str, Any]], digits: int = 4) -> str:
+    """A Markdown table from a list of dicts with the same keys."""
+    if not rows:
+        return ""
+    keys = list(rows[0])
+
+    def fmt(v: Any) -> str:
+        return f"{v:.{digits}g}" if isinstance(v, float) else str(v)
+
+    lines = ["| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
+    lines += ["| " + " | ".join(fmt(r.get(k, "")) for k in keys) + " |" for r in rows]
+    return "\n".join(lines)

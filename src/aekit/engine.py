@@ -1,0 +1,150 @@
+"""Training runs on Lightning: one run directory, checkpoints, resume, early stopping, CSV log.
+
+What a run directory holds after :func:`fit`::
+
+    config.yaml              the resolved configuration (``aekit train --config`` reads it back)
+    metrics.csv              one row per logged step/epoch (Lightning's CSVLogger)
+    best.ckpt, last.ckpt     Lightning checkpoints (written atomically; ``--resume`` continues last)
+    model.safetensors        weights of the best checkpoint
+    model.json               model name, kwargs and metadata: ``aekit.load(run_dir)`` rebuilds it
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import lightning.pytorch as L
+import torch
+import yaml
+from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint, TQDMProgressBar
+from lightning.pytorch.loggers import CSVLogger
+
+from aekit.io import atomic_write_bytes, model_from_checkpoint, read_checkpoint, save_model
+from aekit.tasks.base import Task
+
+PRECISIONS = ("32", "32-true", "bf16-mixed", "16-mixed", "bf16-true")
+
+
+@dataclass
+class TrainConfig:
+    """Engine settings shared by every task (the CLI's training flags)."""
+
+    epochs: int = 10
+    batch_size: int = 64
+    seed: int = 0
+    precision: str = "32"
+    accelerator: str = "auto"
+    devices: int | str = 1
+    strategy: str = "auto"
+    patience: int | None = None
+    monitor: str = "val/loss"
+    monitor_mode: str = "min"
+    num_workers: int = 0
+    max_time_minutes: float | None = None
+    progress: bool = True
+    channels_last: bool = False
+    limit_train_batches: float | None = None
+    log_every_n_steps: int = 20
+
+
+@dataclass
+class FitResult:
+    run_dir: Path
+    best_checkpoint: Path
+    last_checkpoint: Path
+    trainer: L.Trainer
+
+
+def set_threads() -> None:
+    """Respect AEKIT_THREADS / OMP_NUM_THREADS; torch's default can oversubscribe small machines."""
+    n = os.environ.get("AEKIT_THREADS") or os.environ.get("OMP_NUM_THREADS")
+    if n:
+        torch.set_num_threads(int(n))
+
+
+def write_config(run_dir: Path, config: dict[str, Any]) -> Path:
+    path = run_dir / "config.yaml"
+    atomic_write_bytes(path, yaml.safe_dump(config, sort_keys=False).encode())
+    return path
+
+
+def make_trainer(run_dir: Path, cfg: TrainConfig, extra_callbacks: list[L.Callback] | None = None) -> L.Trainer:
+    if cfg.precision not in PRECISIONS:
+        raise ValueError(f"--precision must be one of {', '.join(PRECISIONS)}, not {cfg.precision!r}")
+    checkpoint = ModelCheckpoint(
+        dirpath=run_dir,
+        filename="best",
+        monitor=cfg.monitor,
+        mode=cfg.monitor_mode,
+        save_top_k=1,
+        save_last=True,
+        auto_insert_metric_name=False,
+        enable_version_counter=False,
+    )
+    callbacks: list[L.Callback] = [checkpoint, *(extra_callbacks or [])]
+    if cfg.patience:
+        callbacks.append(EarlyStopping(monitor=cfg.monitor, mode=cfg.monitor_mode, patience=cfg.patience))
+    if cfg.progress:
+        callbacks.append(TQDMProgressBar(refresh_rate=10))
+    max_time = None
+    if cfg.max_time_minutes:
+        total = int(cfg.max_time_minutes * 60)
+        max_time = {"seconds": total}
+    return L.Trainer(
+        default_root_dir=run_dir,
+        max_epochs=cfg.epochs,
+        max_time=max_time,
+        precision=cfg.precision,
+        accelerator=cfg.accelerator,
+        devices=cfg.devices,
+        strategy=cfg.strategy,
+        callbacks=callbacks,
+        logger=CSVLogger(save_dir=run_dir, name="", version=""),
+        enable_progress_bar=cfg.progress,
+        enable_model_summary=cfg.progress,
+        log_every_n_steps=cfg.log_every_n_steps,
+        limit_train_batches=cfg.limit_train_batches,
+        deterministic=False,
+    )
+
+
+def fit(
+    task: Task,
+    datamodule: L.LightningDataModule,
+    run_dir: str | Path,
+    cfg: TrainConfig,
+    config: dict[str, Any] | None = None,
+    resume: str | Path | bool | None = None,
+    extra_callbacks: list[L.Callback] | None = None,
+) -> FitResult:
+    """Train ``task`` and leave a complete run directory (see module docstring).
+
+    ``resume=True`` continues from ``run_dir/last.ckpt``; a path continues from that checkpoint.
+    Seed before building the task (``L.seed_everything``) so weight initialisation is reproducible.
+    """
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    ckpt_path: str | None = None
+    if resume:
+        ckpt_path = str(run_dir / "last.ckpt") if resume is True else str(resume)
+        if not Path(ckpt_path).is_file():
+            raise FileNotFoundError(f"--resume: no checkpoint at {ckpt_path} (a run writes last.ckpt after each epoch)")
+    if cfg.channels_last:
+        task = task.to(memory_format=torch.channels_last)
+    trainer = make_trainer(run_dir, cfg, extra_callbacks)
+    if trainer.is_global_zero:
+        write_config(run_dir, {**(config or {}), "train": asdict(cfg)})
+    trainer.fit(task, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True if ckpt_path else None)
+    best = run_dir / "best.ckpt"
+    last = run_dir / "last.ckpt"
+    if trainer.is_global_zero:
+        source = best if best.is_file() else last
+        if not source.is_file():  # e.g. zero epochs: save the weights as they are
+            trainer.save_checkpoint(last)
+            source = last
+        model = model_from_checkpoint(read_checkpoint(source), source)
+        save_model(model, run_dir, {**task.metadata, "task": task.task_name, "checkpoint": source.name})
+    return FitResult(run_dir, best, last, trainer)

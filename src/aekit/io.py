@@ -1,0 +1,110 @@
+"""Weights on disk: safetensors + a JSON model config, and safe reading of Lightning checkpoints.
+
+No pickles: weights load through safetensors, checkpoints through ``torch.load(weights_only=True)``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from aekit.registry import create_model, model_config
+
+WEIGHTS_NAME = "model.safetensors"
+CONFIG_NAME = "model.json"
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> None:
+    """Write to a temporary file beside ``path`` and rename it in place, so a kill never leaves half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save_model(model: nn.Module, directory: str | Path, metadata: dict[str, Any] | None = None) -> Path:
+    """Write ``model.safetensors`` and ``model.json`` (name, kwargs, metadata) into ``directory``."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    from aekit import __version__
+
+    config = {**model_config(model), "aekit_version": __version__, "metadata": metadata or {}}
+    tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    tmp = directory / f".{WEIGHTS_NAME}.tmp"
+    save_file(tensors, str(tmp))
+    os.replace(tmp, directory / WEIGHTS_NAME)
+    atomic_write_bytes(directory / CONFIG_NAME, json.dumps(config, indent=2).encode())
+    return directory / WEIGHTS_NAME
+
+
+def read_checkpoint(path: str | Path) -> dict[str, Any]:
+    """A Lightning checkpoint as a dict, loaded without unpickling arbitrary objects."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint {path} does not exist")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # a corrupt or foreign file
+        raise ValueError(
+            f"cannot read checkpoint {path}: {exc.__class__.__name__}: {str(exc)[:200]}. "
+            "aekit loads checkpoints with weights_only=True; pass a .ckpt written by `aekit train`, "
+            "a run directory, or a model.safetensors with its model.json"
+        ) from exc
+
+
+def model_from_checkpoint(ckpt: dict[str, Any], path: str | Path = "checkpoint") -> nn.Module:
+    """Rebuild the task's model from a checkpoint dict written by an aekit task."""
+    hp = ckpt.get("hyper_parameters", {})
+    if "model" not in hp:
+        raise ValueError(f"{path} is not an aekit checkpoint (no model name in its hyper-parameters)")
+    model = create_model(hp["model"], **hp.get("model_kwargs", {}))
+    prefix = "model."
+    state = {k[len(prefix) :]: v for k, v in ckpt["state_dict"].items() if k.startswith(prefix)}
+    model.load_state_dict(state)
+    model.aekit_metadata = hp.get("metadata", {})
+    return model
+
+
+def load(path: str | Path, map_location: str | torch.device = "cpu") -> nn.Module:
+    """Rebuild a model, without Lightning, from a run directory, a ``.safetensors`` file or a ``.ckpt``.
+
+    The returned model is in eval mode; ``model.aekit_metadata`` holds what the run saved beside
+    the weights (normalisation, class names, ...).
+    """
+    path = Path(path)
+    if path.is_dir():
+        path = path / WEIGHTS_NAME
+        if not path.is_file():
+            raise FileNotFoundError(f"{path.parent} holds no {WEIGHTS_NAME}; is it an aekit run directory?")
+    if path.suffix == ".ckpt":
+        model = model_from_checkpoint(read_checkpoint(path), path)
+    elif path.suffix == ".safetensors":
+        config_path = path.with_suffix(".json")
+        if not config_path.is_file():
+            config_path = path.parent / CONFIG_NAME
+        if not config_path.is_file():
+            raise FileNotFoundError(f"{path} has no model config beside it ({path.with_suffix('.json').name})")
+        config = json.loads(config_path.read_text())
+        model = create_model(config["name"], **config.get("kwargs", {}))
+        model.load_state_dict(load_file(str(path), device="cpu"))
+        model.aekit_metadata = config.get("metadata", {})
+    elif not path.exists():
+        raise FileNotFoundError(f"{path} does not exist")
+    else:
+        raise ValueError(f"cannot load {path}: pass a run directory, a .safetensors file or a .ckpt file")
+    return model.to(map_location).eval()

@@ -1,0 +1,113 @@
+"""The shared LightningModule: model built by name, optimiser and schedule, safe reloading."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar
+
+import lightning.pytorch as L
+import torch
+
+from aekit.io import read_checkpoint
+from aekit.registry import create_model
+
+_TASKS: dict[str, type[Task]] = {}
+
+OPTIMIZERS = ("adamw", "adam", "sgd")
+SCHEDULERS = ("onecycle", "cosine", "none")
+
+
+def register_task(cls: type[Task]) -> type[Task]:
+    """Class decorator: lets :func:`load_task` rebuild the task from a checkpoint by name."""
+    _TASKS[cls.task_name] = cls
+    return cls
+
+
+class Task(L.LightningModule):
+    """Base of every aekit task. Subclasses set ``task_name``, call ``save_hyperparameters()`` and
+    implement ``step(batch, stage) -> loss``.
+
+    The model is rebuilt from ``model`` (a registry name) and ``model_kwargs``, so checkpoints hold
+    only tensors and plain values. ``metadata`` (class names, normalisation, ...) travels to
+    ``model.json`` when the run exports its weights.
+    """
+
+    task_name: ClassVar[str] = "task"
+
+    def __init__(
+        self,
+        model: str,
+        model_kwargs: dict[str, Any] | None = None,
+        lr: float = 1e-3,
+        weight_decay: float = 0.0,
+        optimizer: str = "adamw",
+        scheduler: str = "onecycle",
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__()
+        if optimizer not in OPTIMIZERS:
+            raise ValueError(f"unknown optimizer {optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
+        if scheduler not in SCHEDULERS:
+            raise ValueError(f"unknown scheduler {scheduler!r}; choose one of {', '.join(SCHEDULERS)}")
+        self.model = create_model(model, **(model_kwargs or {}))
+        self.metadata = dict(metadata or {})
+
+    # -- the one place a batch becomes a loss ---------------------------------------------------
+    def step(self, batch: dict[str, torch.Tensor], stage: str) -> torch.Tensor:
+        raise NotImplementedError
+
+    def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        return self.step(batch, "train")
+
+    def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        return self.step(batch, "val")
+
+    def test_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        return self.step(batch, "test")
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model(x)
+
+    # -- optimisation --------------------------------------------------------------------------
+    def parameter_groups(self) -> list[dict[str, Any]]:
+        """Override to give parts of the model their own learning rate."""
+        return [{"params": [p for p in self.model.parameters() if p.requires_grad]}]
+
+    def configure_optimizers(self) -> Any:
+        hp = self.hparams
+        groups = self.parameter_groups()
+        if hp.optimizer == "sgd":
+            opt = torch.optim.SGD(groups, lr=hp.lr, momentum=0.9, weight_decay=hp.weight_decay)
+        elif hp.optimizer == "adam":
+            opt = torch.optim.Adam(groups, lr=hp.lr, weight_decay=hp.weight_decay)
+        else:
+            opt = torch.optim.AdamW(groups, lr=hp.lr, weight_decay=hp.weight_decay)
+        if hp.scheduler == "none":
+            return opt
+        total = max(1, int(self.trainer.estimated_stepping_batches))
+        if hp.scheduler == "onecycle":
+            max_lr = [g.get("lr", hp.lr) for g in opt.param_groups]
+            sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=max_lr, total_steps=total, pct_start=0.25)
+        else:
+            sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=total)
+        return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        checkpoint["aekit_task"] = self.task_name
+
+
+def load_task(path: str | Path, **overrides: Any) -> Task:
+    """Rebuild a task (model weights included) from an aekit ``.ckpt``, without unpickling objects."""
+    ckpt = read_checkpoint(path)
+    name = ckpt.get("aekit_task")
+    if name not in _TASKS:
+        _import_builtin_tasks()
+    if name not in _TASKS:
+        raise ValueError(f"{path} was not written by an aekit task (task {name!r} unknown)")
+    task = _TASKS[name](**{**ckpt.get("hyper_parameters", {}), **overrides})
+    task.load_state_dict(ckpt["state_dict"])
+    return task.eval()
+
+
+def _import_builtin_tasks() -> None:
+    import aekit.tasks  # noqa: F401

@@ -1,0 +1,65 @@
+"""Autoencoder training: reconstruct the input (optionally from a noisy or masked copy)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torchmetrics import MeanSquaredError, MetricCollection
+from torchmetrics.image import PeakSignalNoiseRatio
+
+from aekit.losses import reconstruction_loss
+from aekit.tasks.base import Task, register_task
+
+
+@register_task
+class ReconstructionTask(Task):
+    """L1/L2/BCE reconstruction of ``batch["image"]``; logs MSE and per-image PSNR (data range 1).
+
+    ``input_noise`` (Gaussian std) and ``mask_ratio`` (fraction of pixels zeroed) turn it into a
+    denoising / masked autoencoder during training; validation always sees clean inputs.
+    """
+
+    task_name = "reconstruction"
+
+    def __init__(
+        self,
+        model: str = "autoencoder",
+        model_kwargs: dict[str, Any] | None = None,
+        loss: str = "l2",
+        lr: float = 3e-3,
+        weight_decay: float = 0.0,
+        optimizer: str = "adamw",
+        scheduler: str = "onecycle",
+        input_noise: float = 0.0,
+        mask_ratio: float = 0.0,
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(model, model_kwargs, lr, weight_decay, optimizer, scheduler, metadata)
+        self.save_hyperparameters()
+        self.loss_fn = reconstruction_loss(loss)
+        metrics = MetricCollection(
+            {"mse": MeanSquaredError(), "psnr": PeakSignalNoiseRatio(data_range=1.0, dim=(1, 2, 3))}
+        )
+        self.val_metrics = metrics.clone(prefix="val/")
+        self.test_metrics = metrics.clone(prefix="test/")
+
+    def corrupt(self, x: torch.Tensor) -> torch.Tensor:
+        if self.hparams.input_noise > 0:
+            x = (x + self.hparams.input_noise * torch.randn_like(x)).clamp(0, 1)
+        if self.hparams.mask_ratio > 0:
+            keep = torch.rand_like(x[:, :1]) >= self.hparams.mask_ratio
+            x = x * keep
+        return x
+
+    def step(self, batch: dict[str, torch.Tensor], stage: str) -> torch.Tensor:
+        x = batch["image"]
+        x_hat = self.model(self.corrupt(x) if stage == "train" else x)
+        loss = self.loss_fn(x_hat, x)
+        self.log(f"{stage}/loss", loss, prog_bar=True, on_step=stage == "train", on_epoch=True,
+                 batch_size=x.shape[0], sync_dist=stage != "train")
+        if stage != "train":
+            metrics = self.val_metrics if stage == "val" else self.test_metrics
+            metrics.update(x_hat.float().clamp(0, 1), x.float())
+            self.log_dict(metrics, on_epoch=True, batch_size=x.shape[0])
+        return loss
