@@ -108,3 +108,39 @@ def load(path: str | Path, map_location: str | torch.device = "cpu") -> nn.Modul
     else:
         raise ValueError(f"cannot load {path}: pass a run directory, a .safetensors file or a .ckpt file")
     return model.to(map_location).eval()
+
+
+def encoder_state_dict(source: nn.Module | str | Path) -> dict[str, torch.Tensor]:
+    """The ``encoder.*`` weights (prefix removed) of a model, run directory, ``.ckpt`` or ``.safetensors``.
+
+    This is how a pre-trained autoencoder's encoder moves into a classifier, U-Net or SegNet.
+    """
+    model = source if isinstance(source, nn.Module) else load(source)
+    state = {k[len("encoder.") :]: v for k, v in model.state_dict().items() if k.startswith("encoder.")}
+    if not state:
+        raise ValueError(f"{source if not isinstance(source, nn.Module) else type(source).__name__} has no encoder")
+    return state
+
+
+def load_encoder_weights(encoder: nn.Module, source: nn.Module | str | Path) -> list[str]:
+    """Copy a pre-trained encoder into ``encoder``; a shape or name mismatch names the first difference.
+
+    Returns the names of the loaded tensors (all of the encoder's).
+    """
+    state = encoder_state_dict(source)
+    own = encoder.state_dict()
+    missing = sorted(set(own) - set(state))
+    extra = sorted(set(state) - set(own))
+    wrong = [k for k in own if k in state and own[k].shape != state[k].shape]
+    if missing or extra or wrong:
+        detail = (
+            f"missing {missing[:3]}" if missing else f"unexpected {extra[:3]}" if extra
+            else f"{wrong[0]} is {tuple(state[wrong[0]].shape)} there but {tuple(own[wrong[0]].shape)} here"
+        )
+        raise ValueError(
+            f"the encoder in {source if not isinstance(source, nn.Module) else 'the given model'} does not match "
+            f"this model's encoder ({detail}); build it with the same widths, blocks, kernel size, norm and "
+            "input channels as the autoencoder"
+        )
+    encoder.load_state_dict(state)
+    return sorted(state)
