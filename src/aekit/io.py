@@ -134,7 +134,10 @@ def load_encoder_weights(encoder: nn.Module, source: nn.Module | str | Path) -> 
     wrong = [k for k in own if k in state and own[k].shape != state[k].shape]
     if missing or extra or wrong:
         detail = (
-            f"missing {missing[:3]}" if missing else f"unexpected {extra[:3]}" if extra
+            f"missing {missing[:3]}"
+            if missing
+            else f"unexpected {extra[:3]}"
+            if extra
             else f"{wrong[0]} is {tuple(state[wrong[0]].shape)} there but {tuple(own[wrong[0]].shape)} here"
         )
         raise ValueError(

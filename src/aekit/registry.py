@@ -43,9 +43,7 @@ def create_model(name: str, **kwargs: Any) -> nn.Module:
     if not any(p.kind is p.VAR_KEYWORD for p in params.values()):
         unknown = sorted(set(kwargs) - set(params))
         if unknown:
-            raise TypeError(
-                f"model {name!r} does not take {', '.join(unknown)}; it takes: {', '.join(params)}"
-            )
+            raise TypeError(f"model {name!r} does not take {', '.join(unknown)}; it takes: {', '.join(params)}")
     model = factory(**kwargs)
     model.aekit_config = {"name": name, "kwargs": _plain(kwargs)}
     return model

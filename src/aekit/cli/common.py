@@ -101,7 +101,9 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     d = TrainConfig()
     g = p.add_argument_group("training")
     g.add_argument("--out", type=Path, default=None, help="run directory (default runs/<recipe>)")
-    g.add_argument("--config", type=Path, default=None, help="config.yaml of an earlier run: its values become defaults")
+    g.add_argument(
+        "--config", type=Path, default=None, help="config.yaml of an earlier run: its values become defaults"
+    )
     g.add_argument("--epochs", type=int, default=d.epochs)
     g.add_argument("--batch-size", type=int, default=d.batch_size)
     g.add_argument("--lr", type=float, default=None, help="learning rate (peak of the one-cycle schedule)")
@@ -117,8 +119,13 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--num-workers", type=int, default=0, help="data-loading worker processes")
     g.add_argument("--max-minutes", type=float, default=None, help="stop training after this many minutes")
     g.add_argument("--channels-last", action="store_true", help="channels_last memory format")
-    g.add_argument("--resume", nargs="?", const=True, default=None,
-                   help="continue from --out/last.ckpt, or from the checkpoint given")
+    g.add_argument(
+        "--resume",
+        nargs="?",
+        const=True,
+        default=None,
+        help="continue from --out/last.ckpt, or from the checkpoint given",
+    )
     g.add_argument("--no-progress", action="store_true", help="no progress bar (logs only)")
 
 

@@ -39,7 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("checkpoint", type=Path, help="best.ckpt / last.ckpt of a run")
     evaluate.add_argument("--data", required=True, help="data spec, e.g. mnist5k, folder:path, camvid:path")
     evaluate.add_argument("--split", default="test", choices=["train", "val", "test"])
-    evaluate.add_argument("--out", type=Path, default=None, help="folder for metrics.json/.md (default: beside the checkpoint)")
+    evaluate.add_argument(
+        "--out", type=Path, default=None, help="folder for metrics.json/.md (default: beside the checkpoint)"
+    )
     evaluate.add_argument("--batch-size", type=int, default=64)
     for adder in common.EVALUATE_OPTION_ADDERS:
         adder(evaluate)

@@ -16,8 +16,12 @@ def int_list(text: str) -> list[int]:
 
 def add_data_arguments(p: argparse.ArgumentParser, default: str | None = "mnist5k") -> None:
     g = p.add_argument_group("data")
-    g.add_argument("--data", default=default, required=default is None,
-                   help="mnist5k (embedded), mnist:FOLDER (IDX), folder:PATH (images), npy:FILE")
+    g.add_argument(
+        "--data",
+        default=default,
+        required=default is None,
+        help="mnist5k (embedded), mnist:FOLDER (IDX), folder:PATH (images), npy:FILE",
+    )
     g.add_argument("--image-size", default=None, help="resize images to N or H,W")
     g.add_argument("--channels", type=int, default=None, help="convert images to 1, 3 or 4 channels")
     g.add_argument("--test-images", default=None, help="IDX test images by path (MNIST)")
@@ -49,8 +53,7 @@ def add_ae_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--latent-dim", type=int, default=32, help="size of the code z")
     g.add_argument("--widths", type=int_list, default=[32, 64, 128], help="channels per encoder stage, e.g. 32,64,128")
     g.add_argument("--blocks", type=int, default=1, help="conv blocks per stage")
-    g.add_argument("--upsample", default="transposed",
-                   help="nearest, bilinear, bicubic, fixed_unpool or transposed")
+    g.add_argument("--upsample", default="transposed", help="nearest, bilinear, bicubic, fixed_unpool or transposed")
     g.add_argument("--downsample", default="stride", help="stride, maxpool or avgpool")
     g.add_argument("--norm", default="batch", help="batch, group, instance or none")
     g.add_argument("--act", default="relu", help="relu, leaky_relu, elu, gelu, silu")
@@ -73,7 +76,9 @@ def ae_model_kwargs(args: argparse.Namespace, channels: int, size: list[int]) ->
     }
 
 
-@train_recipe("ae", help="convolutional autoencoder with a bottleneck z (reconstruction)", add_arguments=add_ae_arguments)
+@train_recipe(
+    "ae", help="convolutional autoencoder with a bottleneck z (reconstruction)", add_arguments=add_ae_arguments
+)
 def build_ae(args: argparse.Namespace) -> tuple[ReconstructionTask, DataModule]:
     splits = open_from_args(args)
     channels, size = image_shape(splits)

@@ -180,9 +180,7 @@ def folder_data(
 
 
 @register_data("npy")
-def npy_data(
-    path: str | None, seed: int = 0, val_fraction: float = 0.1, test_fraction: float = 0.1
-) -> DataSplits:
+def npy_data(path: str | None, seed: int = 0, val_fraction: float = 0.1, test_fraction: float = 0.1) -> DataSplits:
     """``npy:FILE``: a ``.npy`` image array, or a ``.npz`` with ``images`` (and optional ``labels``)."""
     if not path or not Path(path).is_file():
         raise DataError(f"npy data needs an existing .npy/.npz file: --data npy:path/to/images.npy (got {path!r})")
@@ -190,7 +188,7 @@ def npy_data(
         with np.load(path, allow_pickle=False) as z:
             if "images" not in z:
                 raise DataError(f"{path} has no 'images' array (found: {', '.join(z.files)})")
-            images, labels = z["images"], (z["labels"] if "labels" in z else None)
+            images, labels = z["images"], (z.get("labels", None))
     else:
         images, labels = np.load(path, allow_pickle=False), None
     if images.ndim == 4 and images.shape[-1] in (1, 3, 4) and images.shape[1] not in (1, 3, 4):

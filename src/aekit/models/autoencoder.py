@@ -82,9 +82,7 @@ class ConvAutoencoder(nn.Module):
             self.ups.append(UpSample(widths[i], widths[i - 1], upsample, 2, kernel_size, norm, act))
             self.decoder_stages.append(conv_stack(widths[i - 1], widths[i - 1], blocks[i - 1], kernel_size, norm, act))
         self.head = nn.Conv2d(widths[0], in_channels, kernel_size, padding=kernel_size // 2)
-        self.output_activation = {"sigmoid": nn.Sigmoid(), "tanh": nn.Tanh(), "none": nn.Identity()}[
-            output_activation
-        ]
+        self.output_activation = {"sigmoid": nn.Sigmoid(), "tanh": nn.Tanh(), "none": nn.Identity()}[output_activation]
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """Images (N, C, H, W) -> codes (N, latent_dim)."""

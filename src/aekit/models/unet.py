@@ -38,7 +38,15 @@ class UNet(nn.Module):
         super().__init__()
         self.encoder = ConvEncoder(in_channels, widths, blocks_per_stage, kernel_size, norm, act, downsample)
         self.decoder = UNetDecoder(
-            self.encoder.widths, None, skip_levels, skip_mode, upsample, blocks_per_stage, kernel_size, norm, act,
+            self.encoder.widths,
+            None,
+            skip_levels,
+            skip_mode,
+            upsample,
+            blocks_per_stage,
+            kernel_size,
+            norm,
+            act,
             encoder_pools_with_indices=downsample == "maxpool",
         )
         self.head = nn.Conv2d(self.decoder.out_channels[0], out_channels, 1)

@@ -63,9 +63,7 @@ class UpSample(nn.Module):
                 in_channels, out_channels, k, stride=s, padding=p, bias=norm == "none"
             )
         else:
-            self.conv = nn.Conv2d(
-                in_channels, out_channels, kernel_size, padding=kernel_size // 2, bias=norm == "none"
-            )
+            self.conv = nn.Conv2d(in_channels, out_channels, kernel_size, padding=kernel_size // 2, bias=norm == "none")
         self.norm = make_norm(norm, out_channels)
         self.act = make_activation(act)
 
