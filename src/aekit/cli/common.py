@@ -166,17 +166,3 @@ def write_json(path: str | Path, data: Any) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, indent=2, default=float) + "\n")
     return path
-
-
-def markdown_table(rows: list[dict[str, Any]], digits: int = 4) -> str:
-    """A Markdown table from a list of dicts with the same keys."""
-    if not rows:
-        return ""
-    keys = list(rows[0])
-
-    def fmt(v: Any) -> str:
-        return f"{v:.{digits}g}" if isinstance(v, float) else str(v)
-
-    lines = ["| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
-    lines += ["| " + " | ".join(fmt(r.get(k, "")) for k in keys) + " |" for r in rows]
-    return "\n".join(lines)

@@ -1,0 +1,160 @@
+"""End to end through Lightning: train, evaluate, reload, resume, config round trip, CLI errors."""
+
+import json
+import subprocess
+import sys
+
+import lightning.pytorch as L
+import pytest
+import torch
+import yaml
+from conftest import TINY_AE
+from safetensors.torch import load_file
+
+import aekit
+from aekit.data import DataModule, open_data
+from aekit.engine import TrainConfig, fit
+from aekit.io import read_checkpoint
+from aekit.tasks import ReconstructionTask, load_task
+
+
+def test_train_evaluate_reload_round_trip(run_cli, npy_file, tmp_path):
+    run = tmp_path / "run"
+    assert run_cli("train", "ae", "--data", f"npy:{npy_file}", "--epochs", "2", "--out", run, *TINY_AE) == 0
+    for name in ("config.yaml", "metrics.csv", "best.ckpt", "last.ckpt", "model.safetensors", "model.json"):
+        assert (run / name).is_file(), name
+    model = aekit.load(run)
+    ckpt_model = aekit.load(run / "best.ckpt")
+    x = torch.rand(2, 1, 16, 16)
+    with torch.no_grad():
+        torch.testing.assert_close(model(x), ckpt_model(x))
+    assert json.loads((run / "model.json").read_text())["metadata"]["task"] == "reconstruction"
+
+    assert run_cli("evaluate", run / "best.ckpt", "--data", f"npy:{npy_file}", "--out", tmp_path / "ev") == 0
+    metrics = json.loads((tmp_path / "ev" / "metrics_test.json").read_text())["results"]
+    assert metrics["autoencoder"]["latent_dim"] == metrics["pca"]["latent_dim"] == 4
+    assert metrics["autoencoder"]["mse"] > 0 and metrics["pca"]["mse"] > 0
+
+    assert run_cli("embed", run, "--data", f"npy:{npy_file}", "--out", tmp_path / "emb.png") == 0
+    assert (tmp_path / "emb.png").stat().st_size > 1000
+
+
+def test_training_reduces_the_loss(npy_file, tmp_path):
+    L.seed_everything(0)
+    splits = open_data(f"npy:{npy_file}")
+    kwargs = {"in_channels": 1, "image_size": 16, "latent_dim": 8, "widths": [8, 16]}
+    task = ReconstructionTask(model_kwargs=kwargs, lr=1e-2)
+    before = _val_loss(task, splits)
+    fit(task, DataModule(splits, 16), tmp_path, TrainConfig(epochs=6, progress=False))
+    assert _val_loss(task, splits) < 0.5 * before
+
+
+def _val_loss(task, splits) -> float:
+    task.eval()
+    x = torch.stack([splits.val[i]["image"] for i in range(len(splits.val))])
+    with torch.no_grad():
+        return float(task.loss_fn(task.model(x), x))
+
+
+class _Interrupt(L.Callback):
+    """Kills the run at the start of an epoch, as a crash or Ctrl-C would."""
+
+    def __init__(self, at_epoch: int) -> None:
+        self.at_epoch = at_epoch
+
+    def on_train_epoch_start(self, trainer, pl_module) -> None:
+        if trainer.current_epoch == self.at_epoch:
+            raise RuntimeError("simulated crash")
+
+
+def _run(run_dir, npy_file, resume=None, interrupt_at=None):
+    L.seed_everything(3)
+    splits = open_data(f"npy:{npy_file}")
+    kwargs = {"in_channels": 1, "image_size": 16, "latent_dim": 4, "widths": [8, 16]}
+    task = ReconstructionTask(model_kwargs=kwargs, lr=1e-2, input_noise=0.0)
+    callbacks = [_Interrupt(interrupt_at)] if interrupt_at is not None else None
+    return fit(
+        task,
+        DataModule(splits, 16, seed=3),
+        run_dir,
+        TrainConfig(epochs=4, seed=3, progress=False),
+        resume=resume,
+        extra_callbacks=callbacks,
+    )
+
+
+def test_resume_after_a_crash_gives_the_same_weights(npy_file, tmp_path):
+    _run(tmp_path / "straight", npy_file)
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        _run(tmp_path / "crashed", npy_file, interrupt_at=2)
+    assert read_checkpoint(tmp_path / "crashed" / "last.ckpt")["epoch"] == 1
+    _run(tmp_path / "crashed", npy_file, resume=True)
+    a = read_checkpoint(tmp_path / "straight" / "last.ckpt")["state_dict"]
+    b = read_checkpoint(tmp_path / "crashed" / "last.ckpt")["state_dict"]
+    assert a.keys() == b.keys()
+    for k in a:
+        torch.testing.assert_close(a[k], b[k], rtol=1e-5, atol=1e-6, msg=k)
+
+
+def test_config_yaml_reloads_as_defaults(run_cli, npy_file, tmp_path):
+    first = tmp_path / "first"
+    run_cli(
+        "train", "ae", "--data", f"npy:{npy_file}", "--epochs", "1", "--out", first, *TINY_AE, "--upsample", "bicubic"
+    )
+    cfg = yaml.safe_load((first / "config.yaml").read_text())
+    assert cfg["args"]["upsample"] == "bicubic" and cfg["task"]["model_kwargs"]["latent_dim"] == 4
+    second = tmp_path / "second"
+    assert run_cli("train", "ae", "--config", first / "config.yaml", "--out", second, "--latent-dim", "3") == 0
+    kwargs = json.loads((second / "model.json").read_text())["kwargs"]
+    assert kwargs["upsample"] == "bicubic" and kwargs["latent_dim"] == 3 and kwargs["widths"] == [8, 16]
+
+
+def test_checkpoints_are_plain_data_and_load_without_pickles(run_cli, npy_file, tmp_path):
+    run_cli("train", "ae", "--data", f"npy:{npy_file}", "--epochs", "1", "--out", tmp_path, *TINY_AE)
+    ckpt = torch.load(tmp_path / "best.ckpt", weights_only=True)
+    assert ckpt["aekit_task"] == "reconstruction"
+    task = load_task(tmp_path / "best.ckpt")
+    weights = load_file(str(tmp_path / "model.safetensors"))
+    torch.testing.assert_close(weights["head.weight"], task.model.head.weight)
+
+
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (["train", "ae", "--data", "folder:/no/such/folder"], "does not exist"),
+        (["train", "ae", "--data", "mnist5k", "--upsample", "max_unpool"], "max_unpool"),
+        (["train", "ae", "--data", "mnist5k", "--upsample", "sideways"], "unknown upsample mode"),
+        (["train", "ae", "--data", "mnist5k", "--precision", "8"], "--precision"),
+        (["evaluate", "/no/such.ckpt", "--data", "mnist5k"], "does not exist"),
+    ],
+)
+def test_bad_input_gives_one_clear_line(run_cli, capsys, tmp_path, argv, message):
+    assert run_cli(*argv, *(["--out", tmp_path / "r", "--no-progress"] if argv[0] == "train" else [])) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+def test_corrupt_checkpoint_is_refused(tmp_path, run_cli, capsys):
+    bad = tmp_path / "bad.ckpt"
+    bad.write_bytes(b"not a checkpoint")
+    assert run_cli("evaluate", bad, "--data", "mnist5k") == 2
+    assert "weights_only" in capsys.readouterr().err
+
+
+def test_help_lists_commands():
+    out = subprocess.run([sys.executable, "-m", "aekit", "--help"], capture_output=True, text=True, check=True).stdout
+    for cmd in ("train", "evaluate", "predict", "embed", "demo", "models"):
+        assert cmd in out
+    out = subprocess.run(
+        [sys.executable, "-m", "aekit", "train", "ae", "--help"], capture_output=True, text=True, check=True
+    ).stdout
+    assert "--latent-dim" in out and "--resume" in out and "--precision" in out
+
+
+def test_predict_writes_one_reconstruction_per_input(run_cli, image_folder, tmp_path):
+    run = tmp_path / "run"
+    run_cli("train", "ae", "--data", f"folder:{image_folder}", "--epochs", "1", "--out", run, *TINY_AE)
+    out = tmp_path / "recon"
+    assert run_cli("predict", run / "best.ckpt", "--input", image_folder, "--output", out) == 0
+    assert len(list(out.glob("*.png"))) == 24
+    assert run_cli("predict", run / "best.ckpt", "--input", image_folder, "--output", image_folder / "x") == 2
