@@ -158,3 +158,35 @@ def test_predict_writes_one_reconstruction_per_input(run_cli, image_folder, tmp_
     assert run_cli("predict", run / "best.ckpt", "--input", image_folder, "--output", out) == 0
     assert len(list(out.glob("*.png"))) == 24
     assert run_cli("predict", run / "best.ckpt", "--input", image_folder, "--output", image_folder / "x") == 2
+
+
+def test_bf16_mixed_precision_trains(run_cli, npy_file, tmp_path):
+    run = tmp_path / "bf16"
+    assert (
+        run_cli(
+            "train",
+            "ae",
+            "--data",
+            f"npy:{npy_file}",
+            "--epochs",
+            "1",
+            "--precision",
+            "bf16-mixed",
+            "--out",
+            run,
+            *TINY_AE,
+        )
+        == 0
+    )
+    ckpt = read_checkpoint(run / "last.ckpt")
+    assert all(torch.isfinite(v).all() for v in ckpt["state_dict"].values() if v.is_floating_point())
+
+
+def test_early_stopping_stops_before_max_epochs(npy_file, tmp_path):
+    L.seed_everything(0)
+    splits = open_data(f"npy:{npy_file}")
+    task = ReconstructionTask(
+        model_kwargs={"in_channels": 1, "image_size": 16, "latent_dim": 4, "widths": [8, 16]}, lr=0.0, scheduler="none"
+    )  # lr 0: validation loss never improves
+    result = fit(task, DataModule(splits, 16), tmp_path, TrainConfig(epochs=20, patience=2, progress=False))
+    assert result.trainer.current_epoch < 20

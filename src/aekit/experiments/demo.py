@@ -20,9 +20,7 @@ from aekit.report import embedding_figure, image_grid, markdown_table, training_
 from aekit.tasks import ReconstructionTask
 
 
-def train_autoencoder(
-    run_dir: Path, splits, latent_dim: int, epochs: int, seed: int, progress: bool, minutes: float
-):
+def train_autoencoder(run_dir: Path, splits, latent_dim: int, epochs: int, seed: int, progress: bool, minutes: float):
     """One autoencoder run through the regular engine; returns (model, seconds)."""
     L.seed_everything(seed, workers=True, verbose=False)
     kwargs = {"in_channels": 1, "image_size": [28, 28], "latent_dim": latent_dim}
@@ -77,7 +75,11 @@ def run_demo(
         test.labels,
         figures / "embedding.png",
     )
-    training_curves(out / f"ae{latent_dim}" / "metrics.csv", figures / "training_curves.png")
+    training_curves(
+        out / f"ae{latent_dim}" / "metrics.csv",
+        figures / "training_curves.png",
+        keys=["train/loss_epoch", "val/loss", "val/psnr"],
+    )
 
     (out / "metrics.json").write_text(
         json.dumps({"data": "mnist5k", "test_images": len(test.images), **results}, indent=2)
