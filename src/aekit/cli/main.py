@@ -29,11 +29,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     train = sub.add_parser("train", help="train a model (one run directory with checkpoints and weights)")
     recipes = train.add_subparsers(dest="recipe", required=True, metavar="RECIPE")
+    parser.recipe_parsers = {}  # for --config: the saved values become this parser's defaults
     for recipe in common.TRAIN_RECIPES.values():
         p = recipes.add_parser(recipe.name, help=recipe.help, description=recipe.help)
         recipe.add_arguments(p)
         common.add_train_arguments(p)
         p.set_defaults(_run=run_train)
+        parser.recipe_parsers[recipe.name] = p
 
     evaluate = sub.add_parser("evaluate", help="metrics of a trained model on a data split")
     evaluate.add_argument("checkpoint", type=Path, help="best.ckpt / last.ckpt of a run")
@@ -128,7 +130,7 @@ def _apply_config_defaults(parser: argparse.ArgumentParser, argv: Sequence[str])
     saved = yaml.safe_load(config_path.read_text()) or {}
     if saved.get("recipe") not in (None, args.recipe):
         raise ValueError(f"{config_path} is a {saved['recipe']!r} config, not {args.recipe!r}")
-    sub = parser._subparsers._group_actions[0].choices["train"]._subparsers._group_actions[0].choices[args.recipe]
+    sub = parser.recipe_parsers[args.recipe]
     known = {a.dest for a in sub._actions}
     sub.set_defaults(**{k: v for k, v in (saved.get("args") or {}).items() if k in known})
     return parser.parse_args(argv)
