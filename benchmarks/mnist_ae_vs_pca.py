@@ -60,13 +60,23 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     g = p.add_argument_group("recipe (defaults: the best configuration found, see benchmarks/results/foundation.md)")
     g.add_argument("--widths", type=int_list, default=[32, 64, 128])
     g.add_argument("--blocks", type=int, default=1, help="conv blocks per stage")
+    g.add_argument(
+        "--residual-blocks", type=int_list, default=[0], help="residual blocks per stage: one value or one per stage"
+    )
+    g.add_argument("--act", default="relu", help="relu, leaky_relu, elu, gelu, silu")
     g.add_argument("--loss", default="l2", help="l2 or bce")
     g.add_argument("--lr", type=float, default=3e-3, help="peak of the one-cycle schedule")
     g.add_argument("--weight-decay", type=float, default=0.0)
     g.add_argument("--batch-size", type=int, default=64)
     g.add_argument("--precision", default="bf16-mixed", help="32 or bf16-mixed")
     g.add_argument("--no-channels-last", action="store_true")
-    g.add_argument("--epochs-cap", type=int, default=1000, help="upper bound on epochs (time normally stops first)")
+    g.add_argument(
+        "--epochs",
+        type=int,
+        default=None,
+        help="train this many epochs instead (schedule by steps, --minutes-per-dim only caps): "
+        "compares recipes at equal data on a machine whose speed varies",
+    )
     p.add_argument("--out", type=Path, default=None, help="keep the run directories here (default: a temp dir)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--progress", action="store_true", help="show Lightning's progress bar")
@@ -83,6 +93,8 @@ def model_kwargs(args: argparse.Namespace, latent_dim: int) -> dict:
         "latent_dim": latent_dim,
         "widths": list(args.widths),
         "blocks_per_stage": args.blocks,
+        "residual_blocks": args.residual_blocks[0] if len(args.residual_blocks) == 1 else list(args.residual_blocks),
+        "act": args.act,
     }
 
 
@@ -98,13 +110,13 @@ def train_one(args: argparse.Namespace, splits, latent_dim: int, minutes: float,
         scheduler="onecycle",
     )
     cfg = TrainConfig(
-        epochs=args.epochs_cap,
+        epochs=args.epochs or 1000,
         batch_size=args.batch_size,
         seed=args.seed,
         precision=args.precision,
         channels_last=not args.no_channels_last,
         max_time_minutes=minutes,
-        time_schedule=True,
+        time_schedule=args.epochs is None,
         progress=args.progress,
     )
     datamodule = DataModule(splits, args.batch_size, 0, args.seed)
@@ -157,12 +169,14 @@ def main(argv: list[str] | None = None) -> dict:
         "recipe": {
             "widths": list(args.widths),
             "blocks": args.blocks,
+            "residual_blocks": args.residual_blocks,
+            "act": args.act,
             "loss": args.loss,
             "lr": args.lr,
             "batch_size": args.batch_size,
             "precision": args.precision,
             "channels_last": not args.no_channels_last,
-            "schedule": "one-cycle over the time budget",
+            "schedule": f"one-cycle over {args.epochs} epochs" if args.epochs else "one-cycle over the time budget",
         },
         "threads": torch.get_num_threads(),
         "dims": results,

@@ -163,9 +163,7 @@ def main(argv: list[str] | None = None) -> dict:
         help=f"aekit settings to time besides plain fp32 ({', '.join(SETTINGS)}); fp32 is always included",
     )
     p.add_argument("--plain-bf16", action="store_true", help="also time the plain loop at bf16 + channels_last")
-    p.add_argument(
-        "--no-progress", action="store_true", help="aekit without its progress bar (on in the CLI)"
-    )
+    p.add_argument("--no-progress", action="store_true", help="aekit without its progress bar (on in the CLI)")
     p.add_argument("--seed", type=int, default=0)
     a = p.parse_args(argv)
     logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
