@@ -12,6 +12,7 @@ What a run directory holds after :func:`fit`::
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -48,6 +49,7 @@ class TrainConfig:
     channels_last: bool = False
     limit_train_batches: float | None = None
     log_every_n_steps: int = 20
+    time_schedule: bool = False  # with max_time_minutes: the one-cycle schedule follows elapsed time (TimeBudget)
 
 
 @dataclass
@@ -56,6 +58,45 @@ class FitResult:
     best_checkpoint: Path
     last_checkpoint: Path
     trainer: L.Trainer
+
+
+class TimeBudget(L.Callback):
+    """Drive one-cycle schedules by the elapsed fraction of a time budget, and stop when it is spent.
+
+    A step-indexed schedule sized by ``epochs`` is cut off mid-cycle (at a high learning rate) when
+    ``max_time`` stops the run first. With this callback the schedule position is the larger of
+    steps taken and ``elapsed / budget``, so a time-limited run always anneals to the end, on a fast
+    or a loaded machine. Give the run more epochs than the budget can hold. The elapsed time is kept
+    in checkpoints, so a resumed run continues the budget.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = float(seconds)
+        self.elapsed_before = 0.0
+        self.start: float | None = None
+
+    def elapsed(self) -> float:
+        return self.elapsed_before + (time.monotonic() - self.start if self.start is not None else 0.0)
+
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self.start = time.monotonic()
+
+    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs, batch, batch_idx) -> None:  # noqa: ANN001
+        fraction = self.elapsed() / self.seconds
+        if fraction >= 1.0:
+            trainer.should_stop = True
+        for config in trainer.lr_scheduler_configs:
+            sched = config.scheduler
+            if isinstance(sched, torch.optim.lr_scheduler.OneCycleLR) and config.interval == "step":
+                # Lightning steps the scheduler right after this hook: the next lr is schedule(last_epoch + 1)
+                target = min(int(fraction * sched.total_steps), sched.total_steps - 2)
+                sched.last_epoch = max(sched.last_epoch, target)
+
+    def state_dict(self) -> dict[str, float]:
+        return {"elapsed": self.elapsed()}
+
+    def load_state_dict(self, state_dict: dict[str, float]) -> None:
+        self.elapsed_before = float(state_dict.get("elapsed", 0.0))
 
 
 def set_threads() -> None:
@@ -93,6 +134,9 @@ def make_trainer(run_dir: Path, cfg: TrainConfig, extra_callbacks: list[L.Callba
     if cfg.max_time_minutes:
         total = int(cfg.max_time_minutes * 60)
         max_time = {"seconds": total}
+        if cfg.time_schedule:
+            callbacks.append(TimeBudget(cfg.max_time_minutes * 60))
+            max_time = {"seconds": total + 60}  # TimeBudget stops the run; Lightning's timer is the backstop
     return L.Trainer(
         default_root_dir=run_dir,
         max_epochs=cfg.epochs,

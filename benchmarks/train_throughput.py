@@ -1,0 +1,249 @@
+"""Training throughput: aekit (task + engine + Lightning) against a hand-written PyTorch loop.
+
+Both train the ``autoencoder`` model built by the CLI recipe ``ae`` with its defaults (same kwargs,
+batch size, AdamW + one-cycle, data held in memory). Measurements are interleaved (plain, aekit,
+plain, aekit, ... in every round) because the machine is shared; warm-up steps are excluded and each
+number is images/s over the timed steps only. The ratios are medians over rounds of the ratio within
+each round.
+
+Also measured in the same run: the model's FLOPs (forward + backward, FlopCounterMode) and this
+machine's fp32/bf16 matmul GFLOP/s, so achieved GFLOP/s can be read against a peak.
+
+    PYTHONPATH=src python benchmarks/train_throughput.py --rounds 5 --steps 30
+    AEKIT_THREADS=1 PYTHONPATH=src python benchmarks/train_throughput.py   # a loaded 2-core box
+
+Last line of output: one JSON object (``ratio_fp32`` = aekit/plain at fp32, ``ratio_best`` = best aekit
+setting / plain fp32).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import statistics
+import sys
+import tempfile
+import time
+import warnings
+from dataclasses import replace
+
+import lightning.pytorch as L
+import torch
+import torch.nn.functional as F
+from torch.utils.flop_counter import FlopCounterMode
+
+from aekit.cli import common
+from aekit.cli.main import build_parser
+from aekit.engine import TrainConfig, fit, set_threads
+from aekit.registry import create_model
+
+# name -> (Lightning precision, channels_last)
+SETTINGS = {
+    "fp32": ("32", False),
+    "fp32_cl": ("32", True),
+    "bf16": ("bf16-mixed", False),
+    "bf16_cl": ("bf16-mixed", True),
+}
+
+
+class StepTimer(L.Callback):
+    """Wall-clock time at the end of every training batch (everything Lightning does in between counts)."""
+
+    def __init__(self) -> None:
+        self.times: list[float] = []
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:  # noqa: ANN001
+        self.times.append(time.perf_counter())
+
+
+def images_per_second(times: list[float], warmup: int, batch_size: int) -> float:
+    """Steps after the warm-up ones: (n steps * batch) / their wall time."""
+    timed = times[warmup:]
+    return (len(timed) - 1) * batch_size / (timed[-1] - timed[0])
+
+
+def recipe_args(data: str, batch_size: int, seed: int, progress: bool) -> argparse.Namespace:
+    """The CLI's own parse of ``aekit train ae`` (so every default is the recipe's)."""
+    argv = ["train", "ae", "--data", data, "--batch-size", str(batch_size), "--seed", str(seed)]
+    if not progress:
+        argv.append("--no-progress")
+    return build_parser().parse_args(argv)
+
+
+def run_aekit(args: argparse.Namespace, setting: str, steps: int, warmup: int) -> float:
+    precision, channels_last = SETTINGS[setting]
+    L.seed_everything(args.seed, verbose=False)
+    task, datamodule = common.TRAIN_RECIPES["ae"].build(args)
+    cfg: TrainConfig = replace(
+        common.train_config(args),
+        epochs=1,
+        precision=precision,
+        channels_last=channels_last,
+        limit_train_batches=warmup + steps + 1,
+    )
+    timer = StepTimer()
+    with tempfile.TemporaryDirectory(prefix="aekit-bench-") as run_dir:
+        fit(task, datamodule, run_dir, cfg, extra_callbacks=[timer])
+    return images_per_second(timer.times, warmup, args.batch_size)
+
+
+def run_plain(
+    images: torch.Tensor,
+    model_kwargs: dict,
+    lr: float,
+    batch_size: int,
+    steps: int,
+    warmup: int,
+    setting: str,
+    seed: int,
+) -> float:
+    """The minimal loop: tensor slicing, forward, MSE, backward, AdamW, one-cycle step."""
+    precision, channels_last = SETTINGS[setting]
+    torch.manual_seed(seed)
+    model = create_model("autoencoder", **model_kwargs).train()
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    opt = torch.optim.AdamW(model.parameters(), lr=lr)
+    total = warmup + steps + 1
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=total, pct_start=0.25)
+    order = torch.randperm(len(images))
+    times = []
+    for i in range(total):
+        j = (i * batch_size) % (len(images) - batch_size)
+        x = images[order[j : j + batch_size]]
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16-mixed"):
+            loss = F.mse_loss(model(x), x)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        sched.step()
+        times.append(time.perf_counter())
+    return images_per_second(times, warmup, batch_size)
+
+
+def model_flops(model_kwargs: dict, batch_size: int) -> int:
+    """FLOPs of one training step's forward + backward at fp32."""
+    model = create_model("autoencoder", **model_kwargs).train()
+    c, (h, w) = model.in_channels, model.image_size
+    x = torch.rand(batch_size, c, h, w)
+    counter = FlopCounterMode(display=False)
+    with counter:
+        F.mse_loss(model(x), x).backward()
+    return int(counter.get_total_flops())
+
+
+def matmul_gflops(n: int = 1024, dtype: torch.dtype = torch.float32, reps: int = 8) -> float:
+    a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
+    a @ b
+    t = time.perf_counter()
+    for _ in range(reps):
+        a @ b
+    return 2 * n**3 * reps / (time.perf_counter() - t) / 1e9
+
+
+def load_average() -> list[float] | None:
+    try:
+        return [round(v, 2) for v in os.getloadavg()]
+    except OSError:
+        return None
+
+
+def main(argv: list[str] | None = None) -> dict:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data", default="mnist5k", help="aekit data spec (mnist5k, mnist:FOLDER, ...)")
+    p.add_argument("--batch-size", type=int, default=TrainConfig().batch_size)
+    p.add_argument("--steps", type=int, default=30, help="timed steps per measurement")
+    p.add_argument("--warmup", type=int, default=5, help="untimed steps before each measurement")
+    p.add_argument("--rounds", type=int, default=5, help="interleaved rounds (plain, aekit, ... each round)")
+    p.add_argument(
+        "--settings",
+        default="fp32,bf16,bf16_cl",
+        help=f"aekit settings to time besides plain fp32 ({', '.join(SETTINGS)}); fp32 is always included",
+    )
+    p.add_argument("--plain-bf16", action="store_true", help="also time the plain loop at bf16 + channels_last")
+    p.add_argument("--no-progress", action="store_true", help="aekit without its progress bar (on in the CLI)")
+    p.add_argument("--seed", type=int, default=0)
+    a = p.parse_args(argv)
+    logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
+    warnings.filterwarnings("ignore", module="lightning")
+    set_threads()
+    settings = ["fp32", *[s for s in a.settings.split(",") if s and s != "fp32"]]
+    unknown = [s for s in settings if s not in SETTINGS]
+    if unknown:
+        p.error(f"unknown setting(s) {unknown}; choose from {', '.join(SETTINGS)}")
+
+    args = recipe_args(a.data, a.batch_size, a.seed, not a.no_progress)
+    L.seed_everything(a.seed, verbose=False)
+    probe, datamodule = common.TRAIN_RECIPES["ae"].build(args)
+    model_kwargs = dict(probe.hparams.model_kwargs)
+    lr = float(probe.hparams.lr)
+    images = datamodule.splits.train.images
+    flops_per_step = model_flops(model_kwargs, a.batch_size)
+    flops_per_image = flops_per_step / a.batch_size
+
+    plain_names = ["plain_fp32"] + (["plain_bf16_cl"] if a.plain_bf16 else [])
+    rates: dict[str, list[float]] = {n: [] for n in plain_names + [f"aekit_{s}" for s in settings]}
+    peaks: dict[str, list[float]] = {"fp32": [], "bf16": []}
+    load = [load_average()]
+    t_start = time.perf_counter()
+    for r in range(a.rounds):
+        peaks["fp32"].append(matmul_gflops(dtype=torch.float32))
+        peaks["bf16"].append(matmul_gflops(dtype=torch.bfloat16))
+        for setting in settings:
+            rates["plain_fp32"].append(
+                run_plain(images, model_kwargs, lr, a.batch_size, a.steps, a.warmup, "fp32", a.seed)
+            )
+            rates[f"aekit_{setting}"].append(run_aekit(args, setting, a.steps, a.warmup))
+        if a.plain_bf16:
+            rates["plain_bf16_cl"].append(
+                run_plain(images, model_kwargs, lr, a.batch_size, a.steps, a.warmup, "bf16_cl", a.seed)
+            )
+        load.append(load_average())
+        line = "  ".join(f"{k}={v[-1]:.0f}" for k, v in rates.items())
+        print(f"round {r + 1}/{a.rounds}: images/s  {line}", file=sys.stderr, flush=True)
+
+    # plain fp32 is measured once before every aekit setting; pair each aekit run with the plain run just before it
+    n_set = len(settings)
+    plain_by_setting = {s: rates["plain_fp32"][i::n_set] for i, s in enumerate(settings)}
+
+    def paired_ratio(setting: str) -> float:
+        return statistics.median(a_ / p_ for a_, p_ in zip(rates[f"aekit_{setting}"], plain_by_setting[setting]))
+
+    ratios = {s: paired_ratio(s) for s in settings}
+    best = max(ratios, key=ratios.get)
+    med = {k: statistics.median(v) for k, v in rates.items()}
+    peak32, peak16 = max(peaks["fp32"]), max(peaks["bf16"])
+    result = {
+        "benchmark": "train_throughput",
+        "model": "autoencoder",
+        "model_kwargs": model_kwargs,
+        "data": a.data,
+        "batch_size": a.batch_size,
+        "optimizer": f"{probe.hparams.optimizer} lr={lr} {probe.hparams.scheduler}",
+        "threads": torch.get_num_threads(),
+        "rounds": a.rounds,
+        "timed_steps": a.steps,
+        "warmup_steps": a.warmup,
+        "images_per_s_median": {k: round(v, 1) for k, v in med.items()},
+        "ratio_by_setting": {s: round(v, 3) for s, v in ratios.items()},
+        "ratio_fp32": round(ratios["fp32"], 3),
+        "ratio_best": round(ratios[best], 3),
+        "best_setting": best,
+        "gflop_per_image_fwd_bwd": round(flops_per_image / 1e9, 4),
+        "achieved_gflops": {k: round(v * flops_per_image / 1e9, 1) for k, v in med.items()},
+        "matmul_gflops_fp32": round(peak32, 1),
+        "matmul_gflops_bf16": round(peak16, 1),
+        "fraction_of_fp32_matmul": {k: round(v * flops_per_image / 1e9 / peak32, 3) for k, v in med.items()},
+        "load_average_1_5_15": load,
+        "wall_seconds": round(time.perf_counter() - t_start, 1),
+        "torch": torch.__version__,
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+    }
+    print(json.dumps(result))
+    return result
+
+
+if __name__ == "__main__":
+    main()
