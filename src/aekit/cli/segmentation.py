@@ -360,8 +360,10 @@ def add_upsampling_study_arguments(p: argparse.ArgumentParser) -> None:
 @study("upsampling", help="train one network per upsampling mode; one table and one figure",
        add_arguments=add_upsampling_study_arguments)  # fmt: skip
 def run_upsampling_study_cli(args: argparse.Namespace) -> int:
+    from aekit.engine import set_threads
     from aekit.experiments.upsampling import run_upsampling_study
 
+    set_threads()
     args.out = args.out or Path("runs") / "upsampling"
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     t0 = time.time()
