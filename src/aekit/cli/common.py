@@ -7,6 +7,9 @@ A problem's CLI module (reconstruction, segmentation, ...) registers:
   stored in the checkpoint), with its own flags added by ``evaluate_options(fn)``
 - predictors: ``@predictor("reconstruction")`` likewise for ``aekit predict``
 - other top-level commands: ``@command("demo", help=..., add_arguments=fn)`` on ``fn(args) -> int``
+- studies (multi-run experiments): ``@study("upsampling", help=..., add_arguments=fn)`` on ``fn(args) -> int``,
+  run as ``aekit study upsampling ...``
+- a recipe may set ``args.monitor`` / ``args.monitor_mode`` (e.g. ``val/miou``, ``max``) in ``build``
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ class Command:
 
 TRAIN_RECIPES: dict[str, Recipe] = {}
 COMMANDS: dict[str, Command] = {}
+STUDIES: dict[str, Command] = {}
 EVALUATORS: dict[str, Callable[..., dict[str, Any]]] = {}
 PREDICTORS: dict[str, Callable[..., Any]] = {}
 EVALUATE_OPTION_ADDERS: list[ArgAdder] = []
@@ -58,6 +62,16 @@ def train_recipe(name: str, help: str, add_arguments: ArgAdder) -> Callable:
 def command(name: str, help: str, add_arguments: ArgAdder) -> Callable:
     def wrap(run: Callable) -> Callable:
         COMMANDS[name] = Command(name, help, add_arguments, run)
+        return run
+
+    return wrap
+
+
+def study(name: str, help: str, add_arguments: ArgAdder) -> Callable:
+    """Register ``aekit study NAME``: a multi-run experiment (the flow itself lives in aekit.experiments)."""
+
+    def wrap(run: Callable) -> Callable:
+        STUDIES[name] = Command(name, help, add_arguments, run)
         return run
 
     return wrap
@@ -146,6 +160,8 @@ def train_config(args: argparse.Namespace) -> TrainConfig:
         "max_time_minutes": args.max_minutes,
         "progress": not args.no_progress,
         "channels_last": args.channels_last,
+        "monitor": getattr(args, "monitor", None) or TrainConfig.monitor,
+        "monitor_mode": getattr(args, "monitor_mode", None) or TrainConfig.monitor_mode,
     }
     known = {f.name for f in fields(TrainConfig)}
     return TrainConfig(**{k: v for k, v in values.items() if k in known})

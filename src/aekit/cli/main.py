@@ -16,6 +16,7 @@ from aekit.cli import common
 # each module registers its recipes, evaluators, predictors and commands on import
 COMMAND_MODULES = [
     "aekit.cli.reconstruction",
+    "aekit.cli.segmentation",
 ]
 
 
@@ -60,6 +61,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     models = sub.add_parser("models", help="list the registered models")
     models.set_defaults(_run=run_models)
+
+    if common.STUDIES:
+        study = sub.add_parser("study", help="multi-run experiments (one table and figure per study)")
+        studies = study.add_subparsers(dest="study", required=True, metavar="STUDY")
+        for st in common.STUDIES.values():
+            p = studies.add_parser(st.name, help=st.help, description=st.help)
+            st.add_arguments(p)
+            p.set_defaults(_run=st.run)
 
     for cmd in common.COMMANDS.values():
         p = sub.add_parser(cmd.name, help=cmd.help, description=cmd.help)

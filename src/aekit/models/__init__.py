@@ -3,6 +3,7 @@
 from aekit.models.autoencoder import ConvAutoencoder
 from aekit.models.decoders import UNetDecoder
 from aekit.models.encoders import ConvEncoder, EncoderOutput
+from aekit.models.segnet import FCN, SegNet
 from aekit.models.unet import UNet
 
-__all__ = ["ConvAutoencoder", "ConvEncoder", "EncoderOutput", "UNet", "UNetDecoder"]
+__all__ = ["ConvAutoencoder", "ConvEncoder", "EncoderOutput", "FCN", "SegNet", "UNet", "UNetDecoder"]

@@ -36,6 +36,8 @@ class UNet(nn.Module):
         act: str = "relu",
     ) -> None:
         super().__init__()
+        self.in_channels = in_channels
+        self.out_channels = out_channels
         self.encoder = ConvEncoder(in_channels, widths, blocks_per_stage, kernel_size, norm, act, downsample)
         self.decoder = UNetDecoder(
             self.encoder.widths,

@@ -2,5 +2,6 @@
 
 from aekit.tasks.base import Task, load_task, register_task
 from aekit.tasks.reconstruction import ReconstructionTask
+from aekit.tasks.segmentation import SegmentationTask
 
-__all__ = ["ReconstructionTask", "Task", "load_task", "register_task"]
+__all__ = ["ReconstructionTask", "SegmentationTask", "Task", "load_task", "register_task"]

@@ -82,12 +82,13 @@ class Task(L.LightningModule):
             opt = torch.optim.Adam(groups, lr=hp.lr, weight_decay=hp.weight_decay)
         else:
             opt = torch.optim.AdamW(groups, lr=hp.lr, weight_decay=hp.weight_decay)
-        if hp.scheduler == "none":
-            return opt
         total = max(1, int(self.trainer.estimated_stepping_batches))
+        if hp.scheduler == "none" or total < 3:  # OneCycleLR divides by zero on 1-2 step runs
+            return opt
         if hp.scheduler == "onecycle":
             max_lr = [g.get("lr", hp.lr) for g in opt.param_groups]
-            sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=max_lr, total_steps=total, pct_start=0.25)
+            pct = min(0.5, max(0.25, 2.0 / total))  # the warm-up phase needs at least two steps
+            sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=max_lr, total_steps=total, pct_start=pct)
         else:
             sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=total)
         return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}

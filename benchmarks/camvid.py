@@ -1,0 +1,141 @@
+"""CamVid (SegNet protocol): train on the 367 training images, pick the best epoch on the 101 validation
+images (val mIoU), report global accuracy, class-average accuracy and mIoU on val (11 classes, void = 11
+ignored), next to the SegNet paper's numbers (TPAMI 2017, Table 1, SegNet-Basic family on CamVid).
+
+Every configuration trains through ``aekit train``'s own builder and :func:`aekit.engine.fit`. Each gets a
+wall-clock budget (``--minutes``); the number of epochs is chosen from a short timing of the training step so
+the one-cycle schedule completes inside the budget (``max_time`` stops it hard if the estimate was short).
+
+    python benchmarks/camvid.py --models segnet_basic --minutes 20
+    python benchmarks/camvid.py --models unet_small --minutes 15 --eval-dir ../shared/data/camvid/val
+
+``--eval-dir FOLDER`` also evaluates on any split folder (labels in ``FOLDERannot``, or ``IMAGES,MASKS``).
+The last line printed is JSON: ``{model: {global_acc, class_acc, miou, train_minutes, ...}}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import lightning.pytorch as L
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+from aekit.cli.main import build_parser  # noqa: E402
+from aekit.cli.segmentation import build_segmentation, evaluate_dataset, prediction_figure  # noqa: E402
+from aekit.data.segmentation import SegmentationDataset, pair_files  # noqa: E402
+from aekit.engine import TrainConfig, fit  # noqa: E402
+from aekit.tasks import load_task  # noqa: E402
+
+# SegNet TPAMI 2017, Table 1 (CamVid, 360x480, median-frequency balancing), in %
+PAPER = {
+    "segnet_basic": {"global_acc": 82.7, "class_acc": 62.0, "miou": 47.7, "ref": "SegNet-Basic"},
+    "fcn_basic": {"global_acc": 81.7, "class_acc": 62.4, "miou": 47.3, "ref": "FCN-Basic"},
+    "segnet_basic_bilinear": {"global_acc": 77.9, "class_acc": 61.1, "miou": 43.3, "ref": "Bilinear-Interpolation"},
+}
+
+# name -> aekit train arguments (all with median-frequency class weights, void ignored, best on val mIoU)
+CONFIGS: dict[str, list[str]] = {
+    "segnet_basic": ["segnet", "--arch", "segnet_basic", "--upsample", "max_unpool"],
+    "segnet_basic_bilinear": ["segnet", "--arch", "segnet_basic", "--upsample", "bilinear"],
+    "fcn_basic": ["fcn", "--arch", "fcn8s", "--encoder", "basic", "--widths", "64,64,64,64,64"],
+    "unet_small": ["unet", "--widths", "32,64,128,256", "--blocks", "2", "--upsample", "bilinear"],
+    "segnet": ["segnet", "--arch", "segnet"],
+}
+
+
+def seconds_per_image(task: torch.nn.Module, batch: dict, precision: str, channels_last: bool, steps: int = 2) -> float:
+    """Time a few training steps (forward, loss, backward) at the run's precision and memory format."""
+    model = task.model
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    x, y = batch["image"], batch["mask"]
+    times = []
+    for i in range(steps + 1):
+        t0 = time.perf_counter()
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision.startswith("bf16")):
+            logits = model(x)
+        task.loss_fn(logits, y).backward()
+        model.zero_grad(set_to_none=True)
+        if i:
+            times.append(time.perf_counter() - t0)
+    return min(times) / x.shape[0]
+
+
+def split_dataset(spec: str, like: SegmentationDataset, norm: dict | None) -> SegmentationDataset:
+    """A split folder given by path: ``FOLDER`` (labels in ``FOLDERannot``) or ``IMAGES,MASKS``."""
+    parts = spec.split(",")
+    images, masks = (parts[0], parts[1]) if len(parts) == 2 else (parts[0], parts[0].rstrip("/") + "annot")
+    ds = SegmentationDataset(pair_files(images, masks), like.num_classes, like.ignore_index, like.channels)
+    if norm:
+        ds.set_normalization(norm["mean"], norm["std"])
+    return ds
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data", default=str(Path(os.environ.get("AEKIT_DATA", "../shared/data")) / "camvid"))
+    p.add_argument("--models", default="segnet_basic", help=f"comma list of {', '.join(CONFIGS)}")
+    p.add_argument("--minutes", type=float, default=20.0, help="training budget per model (wall clock)")
+    p.add_argument("--max-epochs", type=int, default=200)
+    p.add_argument("--batch-size", type=int, default=4)
+    p.add_argument("--lr", type=float, default=3e-3)
+    p.add_argument("--precision", default="bf16-mixed", help="bf16-mixed (AMX CPUs: ~4x faster) or 32")
+    p.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest on a busy 2-core box)")
+    p.add_argument("--eval-dir", default=None, help="also evaluate on this split folder (labels in <dir>annot)")
+    p.add_argument("--out", type=Path, default=Path("runs/bench_camvid"))
+    p.add_argument("--seed", type=int, default=0)
+    a = p.parse_args()
+    torch.set_num_threads(a.threads)
+    results = {}
+    for name in [m.strip() for m in a.models.split(",") if m.strip()]:
+        argv = ["train", *CONFIGS[name], "--data", f"camvid:{a.data}", "--class-weights", "median-frequency",
+                "--batch-size", str(a.batch_size), "--lr", str(a.lr), "--seed", str(a.seed),
+                "--out", str(a.out / name)]  # fmt: skip
+        args = build_parser().parse_args(argv)
+        L.seed_everything(a.seed, verbose=False)
+        task, dm = build_segmentation(args)
+        splits = dm.splits
+        n_train, n_val = len(splits.train), len(splits.val)
+        first = next(iter(torch.utils.data.DataLoader(splits.train, batch_size=a.batch_size)))
+        s_img = seconds_per_image(task, first, a.precision, True)
+        epoch_s = s_img * n_train * 1.1 + s_img / 3 * n_val + 3  # + validation forward passes + overhead
+        epochs = int(max(1, min(a.max_epochs, a.minutes * 60 / epoch_s)))
+        print(f"{name}: {s_img:.3f} s/train image -> {epochs} epochs in {a.minutes} min", flush=True)
+        L.seed_everything(a.seed, verbose=False)
+        task, dm = build_segmentation(args)  # fresh weights after the timing steps
+        cfg = TrainConfig(epochs=epochs, batch_size=a.batch_size, seed=a.seed, precision=a.precision,
+                          monitor="val/miou", monitor_mode="max", max_time_minutes=a.minutes * 1.1,
+                          progress=False, channels_last=True, log_every_n_steps=10)  # fmt: skip
+        t0 = time.time()
+        fit(task, dm, a.out / name, cfg, {"benchmark": "camvid", "argv": argv})
+        minutes = (time.time() - t0) / 60
+        best = load_task(a.out / name / "best.ckpt")
+        r = evaluate_dataset(best, splits.val, 8)
+        prediction_figure(best, splits.val, a.out / name / "predictions_val.png", 4)
+        row = {k: round(100 * r[k], 2) for k in ("global_acc", "class_acc", "miou")}
+        row |= {"train_minutes": round(minutes, 1), "epochs": epochs, "train_images": n_train, "val_images": n_val}
+        row["per_class_iou"] = {k: None if v is None else round(100 * v, 1) for k, v in r["per_class_iou"].items()}
+        if a.eval_dir:
+            ds = split_dataset(a.eval_dir, splits.val, best.metadata.get("normalization"))
+            e = evaluate_dataset(best, ds, 8)
+            row["eval_dir"] = {
+                "path": a.eval_dir,
+                **{k: round(100 * e[k], 2) for k in ("global_acc", "class_acc", "miou")},
+            }
+        if name in PAPER:
+            row["paper"] = PAPER[name]
+        row["params"] = sum(p.numel() for p in best.model.parameters())
+        results[name] = row
+        print(json.dumps({name: row}), flush=True)
+    print(json.dumps(results))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,416 @@
+"""Image + dense label pairs: paired folders, CamVid (SegNet layout) and ISBI 2012.
+
+Items are ``{"image": float (C, H, W), "mask": int64 (H, W)}``. Images are normalised with per-channel
+mean/std computed from the *training* split (``info["normalization"]``; the task stores it so ``predict``
+applies the same); pass ``normalize=False`` for images in [0, 1]. Every pair is read and checked when the
+data set is opened (missing mask, size mismatch, class index out of range, unknown colour), so a bad file
+stops the run before training with a message naming the file. The pairs are then kept in memory
+(CamVid: ~50 MB), which also spares a PNG decode per epoch on small machines.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image
+from torch.utils.data import Dataset
+
+from aekit.data.base import DataError, DataSplits, register_data, split_indices
+from aekit.data.images import IMAGE_SUFFIXES, list_images, open_image, parse_size, read_image, to_tensor
+from aekit.data.transforms import JointTransform
+
+Pair = tuple[Path, Path]
+VOID_NAMES = ("void", "unlabelled", "unlabeled", "ignore", "background_ignore")
+
+
+# -- class tables ---------------------------------------------------------------------------------------
+def read_class_table(path: str | Path) -> dict[str, Any]:
+    """A CSV ``index,name,r,g,b[,weight]`` (header required; CamVid's ``classes.csv`` format).
+
+    Returns ``names``, ``colours`` (list of [r, g, b]) by index, ``weights`` (floats or None) and
+    ``void_index`` (a row named void/unlabelled, else None).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"class/palette file {path} does not exist (CSV with columns index,name,r,g,b[,weight])")
+    with path.open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    need = {"index", "name", "r", "g", "b"}
+    if not rows or not need <= set(rows[0]):
+        raise DataError(f"{path} must be a CSV with a header containing index,name,r,g,b (optional: weight column)")
+    wkey = next((k for k in rows[0] if k and "weight" in k.lower()), None)
+    table: dict[int, tuple[str, list[int], float | None]] = {}
+    for line, row in enumerate(rows, start=2):
+        try:
+            idx = int(row["index"])
+            colour = [int(row["r"]), int(row["g"]), int(row["b"])]
+            weight = float(row[wkey]) if wkey and (row.get(wkey) or "").strip() else None
+        except (TypeError, ValueError) as exc:
+            raise DataError(f"{path} line {line}: cannot read index/r/g/b/weight ({exc})") from exc
+        table[idx] = (row["name"].strip(), colour, weight)
+    if sorted(table) != list(range(len(table))):
+        raise DataError(f"{path}: class indices must be 0..{len(table) - 1} without gaps, found {sorted(table)}")
+    names = [table[i][0] for i in range(len(table))]
+    void = next((i for i, n in enumerate(names) if n.lower() in VOID_NAMES), None)
+    return {
+        "names": names,
+        "colours": [table[i][1] for i in range(len(table))],
+        "weights": [table[i][2] for i in range(len(table))],
+        "void_index": void,
+    }
+
+
+# -- pairing ---------------------------------------------------------------------------------------------
+def pair_files(images_dir: str | Path, masks_dir: str | Path, mask_suffix: str = "") -> list[Pair]:
+    """Match every image to the mask with the same stem (+ ``mask_suffix``, e.g. ``_mask``) in ``masks_dir``."""
+    images = list_images(images_dir, recursive=False)
+    masks_dir = Path(masks_dir)
+    if not masks_dir.is_dir():
+        raise DataError(f"mask folder {masks_dir} does not exist")
+    masks = {p.stem: p for p in sorted(masks_dir.iterdir()) if p.suffix.lower() in IMAGE_SUFFIXES}
+    pairs, missing = [], []
+    for img in images:
+        m = masks.get(img.stem + mask_suffix)
+        if m is None:
+            missing.append(img)
+        else:
+            pairs.append((img, m))
+    if missing:
+        names = ", ".join(p.name for p in missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
+        raise DataError(
+            f"no mask for image(s) {names} in {masks_dir} (looked for <image stem>{mask_suffix}.png etc.); "
+            "add the masks, remove those images, or set --mask-suffix if mask names differ by a suffix"
+        )
+    return pairs
+
+
+# -- reading and checking -----------------------------------------------------------------------------------
+def decode_mask(
+    path: Path,
+    colours: Sequence[Sequence[int]] | None = None,
+    binary_threshold: int | None = None,
+    size: tuple[int, int] | None = None,
+) -> np.ndarray:
+    """A mask file -> uint8/int64 (H, W) class indices.
+
+    Single-channel and palette PNGs hold the index directly; RGB masks are mapped through ``colours``
+    (the palette file); ``binary_threshold`` maps {0, 255}-style masks to {0, 1}.
+    """
+    img = open_image(path)
+    if size is not None and (img.height, img.width) != size:
+        img = img.resize((size[1], size[0]), Image.NEAREST)
+    if img.mode in ("RGB", "RGBA") and binary_threshold is None:
+        if colours is None:
+            raise DataError(
+                f"mask {path} is a colour image; pass --palette FILE.csv (index,name,r,g,b) to map its colours "
+                "to classes, or store class indices as a single-channel PNG"
+            )
+        rgb = np.asarray(img.convert("RGB")).astype(np.int32)
+        code = (rgb[..., 0] << 16) | (rgb[..., 1] << 8) | rgb[..., 2]
+        lut = {(r << 16) | (g << 8) | b: i for i, (r, g, b) in enumerate(colours)}
+        out = np.full(code.shape, -1, dtype=np.int64)
+        for key, idx in lut.items():
+            out[code == key] = idx
+        if (out < 0).any():
+            y, x = np.argwhere(out < 0)[0]
+            raise DataError(
+                f"mask {path}: colour {tuple(int(v) for v in rgb[y, x])} at (x={x}, y={y}) is not in the palette; "
+                "add it to the palette file"
+            )
+        return out
+    if img.mode not in ("L", "P", "I", "I;16"):
+        img = img.convert("L")
+    arr = np.asarray(img).astype(np.int64)
+    if binary_threshold is not None:
+        arr = (arr > binary_threshold).astype(np.int64)
+    return arr
+
+
+class SegmentationDataset(Dataset):
+    """Image/mask pairs read and checked up front, kept in memory; optional joint augmentation.
+
+    ``num_classes`` None -> inferred from the masks (largest index + 1, the ignore index excluded).
+    """
+
+    def __init__(
+        self,
+        pairs: Sequence[Pair],
+        num_classes: int | None = None,
+        ignore_index: int | None = None,
+        channels: int | None = None,
+        image_size: tuple[int, int] | None = None,
+        colours: Sequence[Sequence[int]] | None = None,
+        binary_threshold: int | None = None,
+        transform: JointTransform | None = None,
+    ) -> None:
+        if not pairs:
+            raise DataError("no image/mask pairs found")
+        self.pairs = list(pairs)
+        self.ignore_index = ignore_index
+        self.transform = transform
+        self.mean: torch.Tensor | None = None
+        self.std: torch.Tensor | None = None
+        self.images: list[np.ndarray] = []
+        self.masks: list[np.ndarray] = []
+        modes = {}
+        for img_path, mask_path in self.pairs:
+            img = read_image(img_path, channels, image_size)
+            mask = decode_mask(mask_path, colours, binary_threshold, image_size)
+            if img.shape[:2] != mask.shape:
+                raise DataError(
+                    f"image {img_path} is {img.shape[1]}x{img.shape[0]} but its mask {mask_path} is "
+                    f"{mask.shape[1]}x{mask.shape[0]} (W x H); they must match (or pass --image-size to resize both)"
+                )
+            modes.setdefault(img.shape[2], img_path)
+            self.images.append(img)
+            self.masks.append(mask.astype(np.uint8) if mask.max(initial=0) < 256 and mask.min(initial=0) >= 0 else mask)
+        if len(modes) > 1:
+            raise DataError(f"images mix {sorted(modes)} channels (e.g. {list(modes.values())[:2]}); pass --channels")
+        self.channels = next(iter(modes))
+        if num_classes is None:
+            found = {int(v) for m in self.masks for v in np.unique(m)} - {ignore_index}
+            num_classes = max(found) + 1 if found else 1
+        self.num_classes = int(num_classes)
+        for (_, mask_path), mask in zip(self.pairs, self.masks):
+            values = np.unique(mask)
+            bad = [int(v) for v in values if not (0 <= v < self.num_classes or v == ignore_index)]
+            if bad:
+                raise DataError(
+                    f"mask {mask_path} has class index(es) {bad[:5]} outside 0..{self.num_classes - 1}"
+                    + (f" (ignore index {ignore_index})" if ignore_index is not None else "")
+                    + "; set --classes to the number of classes or --ignore-index for the void label"
+                )
+
+    def set_normalization(self, mean: Sequence[float] | None, std: Sequence[float] | None) -> None:
+        self.mean = None if mean is None else torch.tensor(mean, dtype=torch.float32).view(-1, 1, 1)
+        self.std = None if std is None else torch.tensor(std, dtype=torch.float32).view(-1, 1, 1)
+
+    def channel_stats(self) -> tuple[list[float], list[float]]:
+        """Per-channel mean and std of the images in [0, 1] (computed on the training split only)."""
+        c = self.channels
+        s = np.zeros(c)
+        s2 = np.zeros(c)
+        n = 0
+        for img in self.images:
+            x = img.reshape(-1, c).astype(np.float64) / 255.0
+            s += x.sum(0)
+            s2 += (x**2).sum(0)
+            n += x.shape[0]
+        mean = s / n
+        std = np.sqrt(np.maximum(s2 / n - mean**2, 1e-12))
+        return mean.tolist(), np.maximum(std, 1e-3).tolist()
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
+        image = to_tensor(self.images[i])
+        mask = torch.from_numpy(self.masks[i].astype(np.int64))
+        if self.transform is not None:
+            image, mask = self.transform(image, mask)
+        if self.mean is not None:
+            image = (image - self.mean) / self.std
+        return {"image": image, "mask": mask}
+
+
+def parse_scale(scale: str | Sequence[float] | None) -> tuple[float, float] | None:
+    """``"0.75,1.25"`` -> (0.75, 1.25); ``"1"``/None -> None."""
+    if scale is None:
+        return None
+    vals = [float(s) for s in scale.split(",")] if isinstance(scale, str) else [float(s) for s in scale]
+    if len(vals) == 1:
+        vals = [vals[0], vals[0]]
+    return None if vals == [1.0, 1.0] else (vals[0], vals[1])
+
+
+def build_splits(
+    train: Sequence[Pair],
+    val: Sequence[Pair] | None,
+    test: Sequence[Pair] | None,
+    source: str,
+    num_classes: int | None = None,
+    ignore_index: int | None = None,
+    channels: int | None = None,
+    image_size: int | str | None = None,
+    classes: dict[str, Any] | None = None,
+    binary_threshold: int | None = None,
+    crop_size: int | str | None = None,
+    scale: str | Sequence[float] | None = None,
+    hflip: bool = True,
+    augment: bool = True,
+    normalize: bool = True,
+) -> DataSplits:
+    """Datasets for the three splits (augmentation on train only) and the ``info`` a task needs."""
+    size = parse_size(image_size)
+    colours = classes["colours"] if classes else None
+    transform = None
+    crop = parse_size(crop_size)
+    if augment and (crop or parse_scale(scale) or hflip):
+        transform = JointTransform(crop, parse_scale(scale), hflip, fill_mask=ignore_index)
+    kw = {"ignore_index": ignore_index, "channels": channels, "image_size": size, "colours": colours}
+    kw["binary_threshold"] = binary_threshold
+    tr = SegmentationDataset(train, num_classes, transform=transform, **kw)
+    num_classes = tr.num_classes
+    channels = tr.channels
+    kw["channels"] = channels
+    va = SegmentationDataset(val, num_classes, **kw) if val else None
+    te = SegmentationDataset(test, num_classes, **kw) if test else None
+    info: dict[str, Any] = {
+        "channels": channels,
+        "num_classes": num_classes,
+        "ignore_index": ignore_index,
+        "source": source,
+        "train_files": len(tr),
+    }
+    if size is not None:
+        info["image_size"] = list(size)
+    if classes:
+        info["class_names"] = classes["names"][:num_classes]
+        info["class_colours"] = classes["colours"][:num_classes]
+        if any(w is not None for w in classes["weights"][:num_classes]):
+            info["file_class_weights"] = classes["weights"][:num_classes]
+    if normalize:
+        mean, std = tr.channel_stats()
+        info["normalization"] = {"mean": mean, "std": std}
+        for ds in (tr, va, te):
+            if ds is not None:
+                ds.set_normalization(mean, std)
+    return DataSplits(tr, va, te, info)
+
+
+def data_root(path: str | None, name: str) -> Path:
+    return Path(path) if path else Path(os.environ.get("AEKIT_DATA", "../shared/data")) / name
+
+
+# -- registered kinds ----------------------------------------------------------------------------------------
+def camvid_pairs(root: Path, split: str) -> list[Pair] | None:
+    """``root/<split>`` with labels in ``root/<split>annot`` (SegNet's layout); None if the split is absent."""
+    images = root / split
+    if not images.is_dir():
+        return None
+    return pair_files(images, root / f"{split}annot")
+
+
+@register_data("camvid")
+def camvid_data(
+    path: str | None,
+    classes: int | None = None,
+    ignore_index: int | None = None,
+    channels: int | None = None,
+    image_size: int | str | None = None,
+    crop_size: int | str | None = None,
+    scale: str | None = None,
+    hflip: bool = True,
+    augment: bool = True,
+    normalize: bool = True,
+) -> DataSplits:
+    """``camvid:ROOT`` (default ``$AEKIT_DATA/camvid``): train/trainannot, val/valannot, optional test/testannot.
+
+    ``classes.csv`` in ROOT gives names, colours and SegNet's class weights; its void row becomes the
+    ignore index (CamVid: 11 classes, void = 11) unless ``classes``/``ignore_index`` say otherwise.
+    """
+    root = data_root(path, "camvid")
+    if not (root / "train").is_dir():
+        raise DataError(f"{root} is not a CamVid folder: expected {root}/train and {root}/trainannot")
+    table = read_class_table(root / "classes.csv") if (root / "classes.csv").is_file() else None
+    if table is not None:
+        void = table["void_index"]
+        if ignore_index is None:
+            ignore_index = void
+        if classes is None:
+            classes = len(table["names"]) - (1 if void is not None and void == len(table["names"]) - 1 else 0)
+    return build_splits(
+        camvid_pairs(root, "train") or [],
+        camvid_pairs(root, "val"),
+        camvid_pairs(root, "test"),
+        f"camvid:{root}",
+        classes,
+        ignore_index,
+        channels,
+        image_size,
+        table,
+        None,
+        crop_size,
+        scale,
+        hflip,
+        augment,
+        normalize,
+    )
+
+
+@register_data("pairs")
+def pairs_data(
+    path: str | None,
+    classes: int | None = None,
+    ignore_index: int | None = None,
+    mask_suffix: str = "",
+    palette: str | None = None,
+    binary: bool = False,
+    channels: int | None = None,
+    image_size: int | str | None = None,
+    crop_size: int | str | None = None,
+    scale: str | None = None,
+    hflip: bool = True,
+    augment: bool = True,
+    normalize: bool = True,
+    seed: int = 0,
+    val_fraction: float = 0.2,
+    test_fraction: float = 0.0,
+) -> DataSplits:
+    """``pairs:IMAGES,MASKS`` (two folders) or ``pairs:ROOT`` (with ``images/`` and ``masks/``).
+
+    Masks share the image's stem (+ ``mask_suffix``); index PNGs, or colour PNGs with ``palette`` (CSV
+    ``index,name,r,g,b``); ``binary`` maps {0, 255} masks to {0, 1}. Split by a seeded permutation.
+    """
+    if not path:
+        raise DataError("pairs data needs folders: --data pairs:images/,masks/ (or pairs:ROOT with images/, masks/)")
+    parts = [p for p in path.split(",") if p]
+    if len(parts) == 1:
+        parts = [str(Path(parts[0]) / "images"), str(Path(parts[0]) / "masks")]
+    if len(parts) != 2:
+        raise DataError(f"--data pairs:{path}: give two folders, images and masks, separated by a comma")
+    pairs = pair_files(parts[0], parts[1], mask_suffix)
+    table = read_class_table(palette) if palette else None
+    if table is not None and classes is None:
+        classes = len(table["names"]) - (1 if table["void_index"] == len(table["names"]) - 1 else 0)
+        ignore_index = table["void_index"] if ignore_index is None else ignore_index
+    tr, va, te = split_indices(len(pairs), val_fraction, test_fraction, seed)
+    pick = lambda idx: [pairs[i] for i in idx]  # noqa: E731
+    return build_splits(
+        pick(tr), pick(va), pick(te), f"pairs:{path}", classes, ignore_index, channels, image_size, table,
+        127 if binary else None, crop_size, scale, hflip, augment, normalize,
+    )  # fmt: skip
+
+
+@register_data("isbi2012")
+def isbi2012_data(
+    path: str | None,
+    n_val: int = 5,
+    crop_size: int | str | None = None,
+    scale: str | None = None,
+    hflip: bool = True,
+    augment: bool = True,
+    normalize: bool = True,
+    image_size: int | str | None = None,
+) -> DataSplits:
+    """``isbi2012:ROOT`` (default ``$AEKIT_DATA/isbi2012``): ``image/<k>.png`` and ``label/<k>.png``.
+
+    Labels {0, 255} become 0 = membrane, 1 = cell interior. The last ``n_val`` slices (by index) are the
+    validation split: neighbouring slices are correlated, so a random split would leak.
+    """
+    root = data_root(path, "isbi2012")
+    pairs = pair_files(root / "image", root / "label")
+    pairs.sort(key=lambda p: int(p[0].stem) if p[0].stem.isdigit() else p[0].stem)
+    if not 0 < n_val < len(pairs):
+        raise DataError(f"isbi2012: n_val must be between 1 and {len(pairs) - 1}, not {n_val}")
+    table = {"names": ["membrane", "cell interior"], "colours": [[0, 0, 0], [255, 255, 255]], "weights": [None, None]}
+    return build_splits(
+        pairs[:-n_val], pairs[-n_val:], None, f"isbi2012:{root}", 2, None, 1, image_size, table, 127,
+        crop_size, scale, hflip, augment, normalize,
+    )  # fmt: skip

@@ -1,0 +1,89 @@
+"""Semantic segmentation: per-pixel classification of ``batch["image"]`` against ``batch["mask"]``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+from torchmetrics import MetricCollection
+from torchmetrics.classification import MulticlassAccuracy, MulticlassJaccardIndex
+
+from aekit.losses import SegmentationLoss
+from aekit.tasks.base import Task, register_task
+
+
+def segmentation_metrics(num_classes: int, ignore_index: int | None) -> MetricCollection:
+    """Global (pixel) accuracy, class-average accuracy and mean IoU; ``ignore_index`` pixels never count.
+
+    Classes absent from both prediction and ground truth are left out of the class averages (torchmetrics).
+    """
+    kw = {"num_classes": num_classes, "ignore_index": ignore_index}
+    return MetricCollection(
+        {
+            "global_acc": MulticlassAccuracy(average="micro", **kw),
+            "class_acc": MulticlassAccuracy(average="macro", **kw),
+            "miou": MulticlassJaccardIndex(average="macro", **kw),
+        }
+    )
+
+
+def per_class_iou(num_classes: int, ignore_index: int | None) -> MulticlassJaccardIndex:
+    return MulticlassJaccardIndex(num_classes=num_classes, ignore_index=ignore_index, average="none")
+
+
+@register_task
+class SegmentationTask(Task):
+    """Cross-entropy (ignore index, class weights), Dice or both; logs ``{stage}/global_acc``, ``class_acc``, ``miou``.
+
+    ``class_weights``: one weight per class (median-frequency balancing is computed by the caller from the
+    training masks, see :func:`aekit.losses.median_frequency_weights`). ``metadata`` carries the class
+    names/colours and the input normalisation so ``predict`` reproduces the training inputs.
+    """
+
+    task_name = "segmentation"
+
+    def __init__(
+        self,
+        model: str = "segnet_basic",
+        model_kwargs: dict[str, Any] | None = None,
+        num_classes: int = 11,
+        ignore_index: int | None = None,
+        class_weights: Sequence[float] | None = None,
+        loss: str = "ce",
+        lr: float = 1e-3,
+        weight_decay: float = 0.0,
+        optimizer: str = "adamw",
+        scheduler: str = "onecycle",
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
+        model_kwargs = dict(model_kwargs or {})
+        model_kwargs.setdefault("out_channels", num_classes)
+        if model_kwargs["out_channels"] != num_classes:
+            raise ValueError(f"model has {model_kwargs['out_channels']} outputs but the task has {num_classes} classes")
+        if class_weights is not None and len(class_weights) != num_classes:
+            raise ValueError(f"--class-weights has {len(class_weights)} values but there are {num_classes} classes")
+        super().__init__(model, model_kwargs, lr, weight_decay, optimizer, scheduler, metadata)
+        self.save_hyperparameters()
+        self.loss_fn = SegmentationLoss(loss, class_weights, ignore_index)
+        metrics = segmentation_metrics(num_classes, ignore_index)
+        self.val_metrics = metrics.clone(prefix="val/")
+        self.test_metrics = metrics.clone(prefix="test/")
+
+    def step(self, batch: dict[str, torch.Tensor], stage: str) -> torch.Tensor:
+        x, y = batch["image"], batch["mask"]
+        logits = self.model(x)
+        loss = self.loss_fn(logits, y)
+        n = x.shape[0]
+        self.log(f"{stage}/loss", loss, prog_bar=True, on_step=stage == "train", on_epoch=True, batch_size=n,
+                 sync_dist=stage != "train")  # fmt: skip
+        if stage != "train":
+            metrics = self.val_metrics if stage == "val" else self.test_metrics
+            metrics.update(logits.argmax(1), y)
+            self.log_dict(metrics, on_epoch=True, batch_size=n, prog_bar=stage == "val")
+        return loss
+
+    @torch.inference_mode()
+    def predict_labels(self, x: torch.Tensor) -> torch.Tensor:
+        """(N, C, H, W) normalised images -> (N, H, W) int64 class indices."""
+        return self.model(x).argmax(1)
