@@ -1,8 +1,9 @@
 """Plain ``nn.Module`` models, one file per family; importing this registers them all."""
 
 from aekit.models.autoencoder import ConvAutoencoder
+from aekit.models.classifier import EncoderClassifier
 from aekit.models.decoders import UNetDecoder
 from aekit.models.encoders import ConvEncoder, EncoderOutput
 from aekit.models.unet import UNet
 
-__all__ = ["ConvAutoencoder", "ConvEncoder", "EncoderOutput", "UNet", "UNetDecoder"]
+__all__ = ["ConvAutoencoder", "EncoderClassifier", "ConvEncoder", "EncoderOutput", "UNet", "UNetDecoder"]

@@ -1,0 +1,1 @@
+"""Multi-run flows (each module one experiment: label efficiency, ...)."""
