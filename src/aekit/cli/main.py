@@ -17,6 +17,7 @@ from aekit.cli import common
 COMMAND_MODULES = [
     "aekit.cli.reconstruction",
     "aekit.cli.segmentation",
+    "aekit.cli.finetune",
 ]
 
 

@@ -13,5 +13,6 @@ from aekit.data.module import DataModule, EpochSeededSampler
 from aekit.data import images as _images  # noqa: F401,E402  isort: skip
 from aekit.data import mnist as _mnist  # noqa: F401,E402  isort: skip
 from aekit.data import segmentation as _segmentation  # noqa: F401,E402  isort: skip
+from aekit.data import medical as _medical  # noqa: F401,E402  isort: skip
 
 __all__ = ["DataModule", "DataSplits", "EpochSeededSampler", "open_data", "register_data"]

@@ -1,9 +1,10 @@
 """Plain ``nn.Module`` models, one file per family; importing this registers them all."""
 
 from aekit.models.autoencoder import ConvAutoencoder
+from aekit.models.classifier import EncoderClassifier
 from aekit.models.decoders import UNetDecoder
 from aekit.models.encoders import ConvEncoder, EncoderOutput
 from aekit.models.segnet import FCN, SegNet
 from aekit.models.unet import UNet
 
-__all__ = ["ConvAutoencoder", "ConvEncoder", "EncoderOutput", "FCN", "SegNet", "UNet", "UNetDecoder"]
+__all__ = ["ConvAutoencoder", "ConvEncoder", "EncoderClassifier", "EncoderOutput", "FCN", "SegNet", "UNet", "UNetDecoder"]

@@ -1,7 +1,8 @@
 """LightningModules: one training step per kind of problem, around a registry-built model."""
 
 from aekit.tasks.base import Task, load_task, register_task
+from aekit.tasks.classification import ClassificationTask
 from aekit.tasks.reconstruction import ReconstructionTask
 from aekit.tasks.segmentation import SegmentationTask
 
-__all__ = ["ReconstructionTask", "SegmentationTask", "Task", "load_task", "register_task"]
+__all__ = ["ClassificationTask", "ReconstructionTask", "SegmentationTask", "Task", "load_task", "register_task"]

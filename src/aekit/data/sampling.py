@@ -1,0 +1,70 @@
+"""Few-label subsets: balanced per class, reproducible from a seed, nested across sizes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from torch.utils.data import ConcatDataset, Dataset, Subset
+
+from aekit.data.base import DataError
+
+
+def dataset_labels(ds: Dataset) -> np.ndarray:
+    """The int labels of a dataset without decoding its images where possible (ArrayDataset, Subset, Concat)."""
+    if isinstance(ds, Subset):
+        return dataset_labels(ds.dataset)[np.asarray(ds.indices, dtype=np.int64)]
+    if isinstance(ds, ConcatDataset):
+        return np.concatenate([dataset_labels(d) for d in ds.datasets])
+    labels = getattr(ds, "labels", None)
+    if isinstance(labels, torch.Tensor | np.ndarray):
+        return np.asarray(labels, dtype=np.int64)
+    items = [ds[i] for i in range(len(ds))]  # type: ignore[arg-type]
+    if not items or "label" not in items[0]:
+        raise DataError("this data source has no labels; a labeled source is needed (e.g. --labels FILE.csv)")
+    return np.asarray([int(it["label"]) for it in items], dtype=np.int64)
+
+
+def sample_per_class(
+    labels: Sequence[int] | np.ndarray, per_class: int, seed: int, classes: Sequence[int] | None = None
+) -> np.ndarray:
+    """Indices of ``per_class`` examples of every class, sorted.
+
+    The same seed gives the same subset, and a smaller subset is contained in a larger one for the same
+    seed (each class's examples are taken from the front of one seeded permutation), so curves over
+    label counts compare nested labeled sets.
+    """
+    labels = np.asarray(labels, dtype=np.int64)
+    if per_class < 1:
+        raise DataError(f"--labels-per-class must be at least 1, not {per_class}")
+    classes = sorted(np.unique(labels).tolist()) if classes is None else list(classes)
+    rng = np.random.default_rng(seed)
+    chosen = []
+    for c in classes:
+        idx = np.flatnonzero(labels == c)
+        if len(idx) < per_class:
+            raise DataError(
+                f"class {c} has only {len(idx)} labeled examples in the pool but --labels-per-class is {per_class}; "
+                f"use at most {len(idx)} labels per class"
+            )
+        chosen.append(idx[rng.permutation(len(idx))[:per_class]])
+    return np.sort(np.concatenate(chosen))
+
+
+class RepeatDataset(Dataset):
+    """A small dataset repeated to ``length`` items, so one epoch holds many steps on a few labels
+    (fewer epoch ends, checkpoints and validation passes than one-batch epochs)."""
+
+    def __init__(self, dataset: Dataset, length: int) -> None:
+        self.dataset = dataset
+        self.n = len(dataset)  # type: ignore[arg-type]
+        if self.n == 0:
+            raise DataError("the labeled subset is empty")
+        self.length = max(int(length), self.n)
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
+        return self.dataset[i % self.n]

@@ -1,0 +1,504 @@
+"""Pre-train an autoencoder without labels, drop the decoder, fine-tune with a few labels; compare baselines.
+
+Flow of :func:`run_label_efficiency` (``aekit label-efficiency``):
+
+1. Unlabeled pool = every non-test image (train + val splits), labels hidden: the autoencoder sees images only.
+2. The autoencoder is pre-trained ONCE for the whole grid (seed ``pretrain_seed``), in ``OUT/pretrain``;
+   a rerun reuses it (or resumes it from ``last.ckpt`` if it was interrupted).
+3. For every (labels per class, seed) a balanced labeled subset is drawn from the pool
+   (:func:`aekit.data.sampling.sample_per_class`; nested across label counts for one seed), and every method
+   is trained/fitted on exactly that subset and scored on the test split:
+
+   - ``ae_finetune``: encoder + ``to_latent`` from the autoencoder, linear probe then full fine-tuning
+     (``FinetuneConfig.mode``); ``ae_probe``: the probe stage alone (same run, scored after stage 1);
+   - ``scratch``: the same network, randomly initialised, trained on the same labels with the same budget;
+   - ``pca_logreg``: PCA (fitted on the unlabeled pool, ``latent_dim`` components) + logistic regression;
+   - ``knn_z``: k-nearest neighbours on the autoencoder's standardised codes z.
+
+4. Every finished cell is written at once to ``OUT/cells.json`` (atomically), so an interrupted run continues
+   where it stopped; then ``results.md`` (mean and std over seeds), ``summary.json`` and
+   ``accuracy_vs_labels.png``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import lightning.pytorch as L
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import ConcatDataset, DataLoader, Dataset, Subset
+
+from aekit.data import DataModule, DataSplits, open_data
+from aekit.data.base import DataError
+from aekit.data.sampling import RepeatDataset, dataset_labels, sample_per_class
+from aekit.engine import TrainConfig, fit
+from aekit.io import atomic_write_bytes, load
+from aekit.models.classifier import classifier_kwargs_from
+from aekit.tasks.classification import ClassificationTask, classification_scores, predict_proba
+from aekit.tasks.reconstruction import ReconstructionTask
+
+AE_METHODS = ("ae_finetune", "ae_probe")
+METHODS = ("ae_finetune", "ae_probe", "scratch", "pca_logreg", "knn_z")
+FINETUNE_MODES = ("probe", "full", "probe+full")
+CELLS_NAME = "cells.json"
+
+
+@dataclass
+class FinetuneConfig:
+    """How the labeled few train a classifier (shared by ``aekit finetune`` and the experiment).
+
+    ``mode``: ``probe`` (frozen encoder, head only), ``full`` (everything; encoder at
+    ``lr * encoder_lr_scale``) or ``probe+full`` (the two in sequence: a good head first, so full
+    fine-tuning does not start by pushing random-head gradients into the pre-trained encoder).
+    ``steps`` optimiser steps per stage (the scratch baseline gets the total of all stages).
+    """
+
+    mode: str = "probe+full"
+    head: str = "linear"
+    steps: int = 300
+    epochs: int = 3
+    batch_size: int = 64
+    lr: float = 3e-3
+    encoder_lr_scale: float = 0.1
+    weight_decay: float = 1e-4
+    augment: bool = True
+    max_shift: float = 0.1
+    max_rotation: float = 10.0
+    encoder_bn: str = "frozen"
+    dropout: float = 0.0
+    label_smoothing: float = 0.0
+    scheduler: str = "onecycle"
+    accelerator: str = "auto"
+    precision: str = "32"
+
+    def stages(self, pretrained: bool) -> list[str]:
+        if self.mode not in FINETUNE_MODES:
+            raise ValueError(f"--mode must be one of {', '.join(FINETUNE_MODES)}, not {self.mode!r}")
+        if not pretrained:
+            return ["scratch"]
+        return ["probe", "full"] if self.mode == "probe+full" else [self.mode]
+
+
+def quiet_lightning() -> None:
+    """Many short fits: keep Lightning's per-fit banner (GPU available, model summary...) out of the log."""
+    for name in ("lightning.pytorch", "lightning.fabric", "lightning"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    # expected here: stage directories are reused, frozen BatchNorm is in eval mode on purpose, few batches
+    for pattern in (
+        ".*exists and is not empty.*",
+        ".*module\\(s\\) in eval mode.*",
+        ".*smaller than the logging interval.*",
+        ".*Total length of .* across ranks is zero.*",
+        ".*isinstance\\(treespec, LeafSpec\\).*",
+    ):
+        warnings.filterwarnings("ignore", message=pattern)
+
+
+def finetune(
+    labeled: Dataset,
+    run_dir: str | Path,
+    cfg: FinetuneConfig,
+    num_classes: int,
+    pretrained: nn.Module | str | Path | None = None,
+    model_kwargs: dict[str, Any] | None = None,
+    seed: int = 0,
+    metadata: dict[str, Any] | None = None,
+    progress: bool = False,
+    on_stage: Callable[[str, ClassificationTask], None] | None = None,
+) -> list[tuple[str, ClassificationTask]]:
+    """Train a classifier on ``labeled`` through the engine; returns ``[(stage, trained task), ...]``.
+
+    With ``pretrained`` (an autoencoder, run dir or checkpoint) the classifier starts from its encoder and
+    ``to_latent``; without it, a randomly initialised network of ``model_kwargs`` (the scratch baseline,
+    BatchNorm in train mode, one learning rate). The last stage's run directory is ``run_dir`` itself
+    (``best.ckpt`` = the final weights: there is no labeled validation set to choose by, on purpose);
+    earlier stages go to ``run_dir/stage_<name>``.
+    """
+    run_dir = Path(run_dir)
+    if pretrained is not None and not isinstance(pretrained, nn.Module):
+        pretrained = load(pretrained)
+    if model_kwargs is None:
+        if pretrained is None:
+            raise ValueError("finetune needs a pre-trained autoencoder or model_kwargs for a scratch network")
+        model_kwargs = classifier_kwargs_from(pretrained)
+    stages = cfg.stages(pretrained is not None)
+    state: dict[str, torch.Tensor] | None = None
+    done: list[tuple[str, ClassificationTask]] = []
+    for i, stage in enumerate(stages):
+        L.seed_everything(seed * 100 + i, workers=True, verbose=False)
+        kwargs = {
+            **model_kwargs,
+            "num_classes": num_classes,
+            "head": cfg.head,
+            "dropout": cfg.dropout,
+            "freeze_encoder": stage == "probe",
+            "encoder_bn": "train" if stage == "scratch" else cfg.encoder_bn,
+        }
+        steps = cfg.steps * (len(cfg.stages(True)) if stage == "scratch" else 1)
+        task = ClassificationTask(
+            model="encoder_classifier",
+            model_kwargs=kwargs,
+            lr=cfg.lr,
+            scheduler=cfg.scheduler if steps >= 10 else "cosine",  # one-cycle needs a few steps per phase
+            weight_decay=cfg.weight_decay,
+            encoder_lr_scale=1.0 if stage == "scratch" else cfg.encoder_lr_scale,
+            label_smoothing=cfg.label_smoothing,
+            augment=cfg.augment,
+            max_shift=cfg.max_shift,
+            max_rotation=cfg.max_rotation,
+            metadata={**(metadata or {}), "stage": stage, "pretrained": pretrained is not None},
+        )
+        if state is not None:
+            task.model.load_state_dict(state)
+        elif pretrained is not None:
+            task.model.load_pretrained(pretrained)
+        epochs = max(1, min(cfg.epochs, steps))
+        per_epoch = math.ceil(steps / epochs)
+        train = RepeatDataset(labeled, per_epoch * cfg.batch_size)
+        dm = DataModule(DataSplits(train, None, None, {}), cfg.batch_size, 0, seed * 100 + i)
+        tcfg = TrainConfig(
+            epochs=epochs,
+            batch_size=cfg.batch_size,
+            seed=seed,
+            precision=cfg.precision,
+            accelerator=cfg.accelerator,
+            monitor=None,  # type: ignore[arg-type]  (no labeled validation: keep the final weights)
+            progress=progress,
+            log_every_n_steps=max(1, min(50, per_epoch)),
+        )
+        stage_dir = run_dir if i == len(stages) - 1 else run_dir / f"stage_{stage}"
+        config = {"recipe": "finetune", "stage": stage, "finetune": asdict(cfg), "task": dict(task.hparams)}
+        fit(task, dm, stage_dir, tcfg, config)
+        task = task.cpu().eval()
+        state = {k: v.clone() for k, v in task.model.state_dict().items()}
+        done.append((stage, task))
+        if on_stage is not None:
+            on_stage(stage, task)
+    return done
+
+
+# -- the experiment ------------------------------------------------------------------------------
+
+
+class ImagesOnly(Dataset):
+    """Hides labels: the autoencoder's pool yields ``{"image"}`` only."""
+
+    def __init__(self, dataset: Dataset) -> None:
+        self.dataset = dataset
+
+    def __len__(self) -> int:
+        return len(self.dataset)  # type: ignore[arg-type]
+
+    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
+        return {"image": self.dataset[i]["image"]}
+
+
+@dataclass
+class ExperimentConfig:
+    """Everything ``aekit label-efficiency`` needs; saved beside the results."""
+
+    data: str
+    out: Path
+    data_options: dict[str, Any] = field(default_factory=dict)
+    labels_per_class: list[int] = field(default_factory=lambda: [1, 10, 100])
+    seeds: list[int] = field(default_factory=lambda: [0, 1, 2])
+    methods: list[str] = field(default_factory=lambda: list(METHODS))
+    ae_kwargs: dict[str, Any] = field(default_factory=lambda: {"latent_dim": 64})
+    pretrained: str | None = None
+    pretrain_epochs: int = 10
+    pretrain_minutes: float | None = None
+    pretrain_batch_size: int = 128
+    pretrain_lr: float = 3e-3
+    pretrain_loss: str = "l2"
+    input_noise: float = 0.0
+    mask_ratio: float = 0.0
+    pretrain_seed: int = 0
+    pca_components: int | None = None
+    knn_k: int = 5
+    eval_batch_size: int = 512
+    finetune: FinetuneConfig = field(default_factory=FinetuneConfig)
+    accelerator: str = "auto"
+    progress: bool = False
+
+    def fingerprint(self) -> dict[str, Any]:
+        """Settings that change a cell's result (the grid itself may grow between runs)."""
+        d = asdict(self)
+        for k in ("out", "labels_per_class", "seeds", "methods", "progress", "eval_batch_size", "accelerator"):
+            d.pop(k)
+        d["finetune"].pop("accelerator")
+        return json.loads(json.dumps(d, default=str))
+
+
+def load_cells(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        return {}
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise DataError(f"{path} is not valid JSON ({exc}); delete it to start the grid again") from exc
+
+
+def save_cells(path: Path, state: dict[str, Any]) -> None:
+    atomic_write_bytes(path, (json.dumps(state, indent=1, default=float) + "\n").encode())
+
+
+def cell_key(method: str, per_class: int, seed: int) -> str:
+    return f"{method}/{per_class}/{seed}"
+
+
+def pretrain_autoencoder(cfg: ExperimentConfig, splits: DataSplits, pool: Dataset, channels: int, size: list[int]):
+    """Train (or reuse / resume) the autoencoder in ``OUT/pretrain`` on the unlabeled pool."""
+    run_dir = Path(cfg.out) / "pretrain"
+    if (run_dir / "pretrain_done.json").is_file():
+        return load(run_dir)
+    resume = (run_dir / "last.ckpt").is_file()
+    L.seed_everything(cfg.pretrain_seed, workers=True, verbose=False)
+    task = ReconstructionTask(
+        model="autoencoder",
+        model_kwargs={"in_channels": channels, "image_size": size, **cfg.ae_kwargs},
+        loss=cfg.pretrain_loss,
+        lr=cfg.pretrain_lr,
+        input_noise=cfg.input_noise,
+        mask_ratio=cfg.mask_ratio,
+        metadata={"data": splits.info.get("source", cfg.data), "channels": channels, "image_size": size},
+    )
+    val = ImagesOnly(splits.val) if splits.val is not None and len(splits.val) else None
+    dm = DataModule(DataSplits(ImagesOnly(pool), val, None, {}), cfg.pretrain_batch_size, 0, cfg.pretrain_seed)
+    tcfg = TrainConfig(
+        epochs=cfg.pretrain_epochs,
+        batch_size=cfg.pretrain_batch_size,
+        seed=cfg.pretrain_seed,
+        accelerator=cfg.accelerator,
+        max_time_minutes=cfg.pretrain_minutes,
+        monitor="val/loss" if val is not None else "train/loss_epoch",
+        progress=cfg.progress,
+    )
+    t0 = time.time()
+    fit(task, dm, run_dir, tcfg, {"recipe": "ae", "task": dict(task.hparams)}, resume=resume or None)
+    atomic_write_bytes(run_dir / "pretrain_done.json", json.dumps({"seconds": time.time() - t0}).encode())
+    return load(run_dir)
+
+
+@torch.no_grad()
+def encode_all(model: nn.Module, dataset: Dataset, batch_size: int) -> np.ndarray:
+    """Codes z of every image (eval mode)."""
+    model.eval()
+    device = next(model.parameters()).device
+    out = [model.encode(b["image"].to(device)).cpu() for b in DataLoader(dataset, batch_size=batch_size)]
+    return torch.cat(out).numpy()
+
+
+def images_array(dataset: Dataset, batch_size: int = 1024) -> np.ndarray:
+    return torch.cat([b["image"].flatten(1) for b in DataLoader(dataset, batch_size=batch_size)]).numpy()
+
+
+def run_label_efficiency(cfg: ExperimentConfig, log: Callable[[str], None] = print) -> dict[str, Any]:
+    """Run (or continue) the grid; returns ``{method: {labels_per_class: {mean, std}}}`` of test accuracy."""
+    from sklearn.decomposition import PCA
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.neighbors import KNeighborsClassifier
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    quiet_lightning()
+    unknown = sorted(set(cfg.methods) - set(METHODS))
+    if unknown:
+        raise ValueError(f"unknown method(s) {', '.join(unknown)}; choose from {', '.join(METHODS)}")
+    out = Path(cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
+    cells_path = out / CELLS_NAME
+    state = load_cells(cells_path)
+    fp = cfg.fingerprint()
+    if state and state.get("config") != fp:
+        changed = sorted(k for k in fp if state.get("config", {}).get(k) != fp[k])
+        raise ValueError(
+            f"{cells_path} holds results of different settings (changed: {', '.join(changed)}); "
+            "use another --out, or delete that file to start again"
+        )
+    state = {"config": fp, "cells": state.get("cells", {})}
+    cells: dict[str, Any] = state["cells"]
+
+    splits = open_data(cfg.data, **cfg.data_options)
+    test = splits.split("test")
+    pool: Dataset = ConcatDataset([d for d in (splits.train, splits.val) if d is not None and len(d)])
+    pool_y = dataset_labels(pool)
+    test_y = dataset_labels(test)
+    num_classes = int(splits.info.get("num_classes") or max(pool_y.max(), test_y.max()) + 1)
+    x0 = pool[0]["image"]
+    channels, size = int(x0.shape[0]), [int(x0.shape[1]), int(x0.shape[2])]
+    log(f"pool {len(pool)} unlabeled images ({channels}x{size[0]}x{size[1]}), test {len(test)}, {num_classes} classes")
+
+    todo = [
+        (k, s, m)
+        for s in cfg.seeds
+        for k in cfg.labels_per_class
+        for m in cfg.methods
+        if cell_key(m, k, s) not in cells
+    ]
+    ae = None
+    if todo:  # every method needs the autoencoder or its shape (scratch: same network; PCA: latent_dim components)
+        t0 = time.time()
+        ae = load(cfg.pretrained) if cfg.pretrained else pretrain_autoencoder(cfg, splits, pool, channels, size)
+        ae = ae.cpu().eval()
+        log(f"autoencoder ready ({time.time() - t0:.0f} s)")
+    z_pool = z_test = None
+    pca_pool = pca_test = None
+    meta = {"class_names": splits.info.get("class_names"), "data": splits.info.get("source", cfg.data)}
+
+    def record(method: str, k: int, seed: int, n: int, probs: np.ndarray, seconds: float) -> None:
+        scores = classification_scores(probs, test_y, num_classes)
+        cells[cell_key(method, k, seed)] = {
+            "method": method, "labels_per_class": k, "seed": seed, "n_labeled": n,
+            **scores, "seconds": round(seconds, 2), "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        }  # fmt: skip
+        save_cells(cells_path, state)
+        log(f"  {method:12s} {k:4d}/class seed {seed}: acc {scores['accuracy']:.4f}  ({seconds:.0f} s)")
+
+    for seed in cfg.seeds:
+        for k in cfg.labels_per_class:
+            pending = [m for m in cfg.methods if cell_key(m, k, seed) not in cells]
+            if not pending:
+                continue
+            idx = sample_per_class(pool_y, k, seed)
+            labeled = Subset(pool, idx.tolist())
+            run_base = out / "runs" / f"k{k}_s{seed}"
+            if any(m in AE_METHODS for m in pending):
+                t0 = time.time()
+                for stage, task in finetune(
+                    labeled, run_base / "ae", cfg.finetune, num_classes, ae, seed=seed, metadata=meta
+                ):
+                    method = "ae_probe" if stage == "probe" else "ae_finetune"
+                    if method in pending:
+                        probs, _ = predict_proba(task.model, test, cfg.eval_batch_size)
+                        record(method, k, seed, len(idx), probs, time.time() - t0)
+            if "scratch" in pending:
+                t0 = time.time()
+                [(_, task)] = finetune(
+                    labeled, run_base / "scratch", cfg.finetune, num_classes, None,
+                    model_kwargs=classifier_kwargs_from(ae), seed=seed, metadata=meta,
+                )  # fmt: skip
+                probs, _ = predict_proba(task.model, test, cfg.eval_batch_size)
+                record("scratch", k, seed, len(idx), probs, time.time() - t0)
+            if "pca_logreg" in pending:
+                t0 = time.time()
+                if pca_pool is None:
+                    n_comp = cfg.pca_components or int(ae.latent_dim)
+                    x_pool = images_array(pool)
+                    pca = PCA(n_components=min(n_comp, *x_pool.shape), random_state=0).fit(x_pool)
+                    pca_pool, pca_test = pca.transform(x_pool), pca.transform(images_array(test))
+                    del x_pool
+                clf = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
+                clf.fit(pca_pool[idx], pool_y[idx])
+                probs = _full_proba(clf, pca_test, num_classes)
+                record("pca_logreg", k, seed, len(idx), probs, time.time() - t0)
+            if "knn_z" in pending:
+                t0 = time.time()
+                if z_pool is None:
+                    z_pool = encode_all(ae, pool, cfg.eval_batch_size)
+                    z_test = encode_all(ae, test, cfg.eval_batch_size)
+                    mu, sd = z_pool.mean(0), z_pool.std(0) + 1e-6  # unsupervised standardisation (pool statistics)
+                    z_pool, z_test = (z_pool - mu) / sd, (z_test - mu) / sd
+                knn = KNeighborsClassifier(n_neighbors=min(cfg.knn_k, k))
+                knn.fit(z_pool[idx], pool_y[idx])
+                probs = _full_proba(knn, z_test, num_classes)
+                record("knn_z", k, seed, len(idx), probs, time.time() - t0)
+
+    summary = summarise(cells, cfg.methods, cfg.labels_per_class, cfg.seeds, num_classes)
+    write_report(out, summary, cfg, splits.info, num_classes)
+    return {m: {str(k): {"mean": v["accuracy"]["mean"], "std": v["accuracy"]["std"]} for k, v in d.items()}
+            for m, d in summary.items()}  # fmt: skip
+
+
+def _full_proba(clf: Any, x: np.ndarray, num_classes: int) -> np.ndarray:
+    """sklearn probabilities with a column for every class (a class absent from training gets 0)."""
+    p = clf.predict_proba(x)
+    full = np.zeros((len(x), num_classes), dtype=np.float32)
+    full[:, np.asarray(clf.classes_, dtype=np.int64)] = p
+    return full
+
+
+def summarise(
+    cells: dict[str, Any], methods: list[str], ks: list[int], seeds: list[int], num_classes: int
+) -> dict[str, dict[int, dict[str, Any]]]:
+    """Mean and sample std (ddof=1) over seeds of each metric, for the cells of this grid."""
+    metrics = ["accuracy", "macro_f1"] + (["auc"] if num_classes == 2 else [])
+    out: dict[str, dict[int, dict[str, Any]]] = {}
+    for m in methods:
+        for k in ks:
+            rows = [cells[cell_key(m, k, s)] for s in seeds if cell_key(m, k, s) in cells]
+            if not rows:
+                continue
+            entry: dict[str, Any] = {"n_seeds": len(rows)}
+            for name in metrics:
+                v = np.asarray([r[name] for r in rows], dtype=np.float64)
+                entry[name] = {
+                    "mean": float(np.nanmean(v)),
+                    "std": float(np.nanstd(v, ddof=1)) if len(v) > 1 else 0.0,
+                }
+            out.setdefault(m, {})[k] = entry
+    return out
+
+
+def write_report(
+    out: Path, summary: dict[str, Any], cfg: ExperimentConfig, info: dict[str, Any], num_classes: int
+) -> None:
+    """``results.md`` (table), ``summary.json`` and ``accuracy_vs_labels.png`` in ``out``."""
+    metrics = ["accuracy", "macro_f1"] + (["auc"] if num_classes == 2 else [])
+    lines = [
+        f"# Label efficiency: {info.get('source', cfg.data)}",
+        "",
+        f"Test accuracy etc., mean ± std over seeds {cfg.seeds}; autoencoder pre-trained once "
+        f"(seed {cfg.pretrain_seed}) on the unlabeled pool; fine-tuning mode {cfg.finetune.mode}.",
+        "",
+        "| method | labels/class | seeds | " + " | ".join(metrics) + " |",
+        "|---|---|---|" + "---|" * len(metrics),
+    ]
+    for m, by_k in summary.items():
+        for k, e in sorted(by_k.items()):
+            vals = " | ".join(f"{e[n]['mean']:.4f} ± {e[n]['std']:.4f}" for n in metrics)
+            lines.append(f"| {m} | {k} | {e['n_seeds']} | {vals} |")
+    atomic_write_bytes(out / "results.md", ("\n".join(lines) + "\n").encode())
+    atomic_write_bytes(
+        out / "summary.json", json.dumps({m: {str(k): e for k, e in d.items()} for m, d in summary.items()}).encode()
+    )
+    plot_accuracy(summary, out / "accuracy_vs_labels.png", str(info.get("source", cfg.data)))
+
+
+def plot_accuracy(summary: dict[str, Any], path: Path, title: str) -> Path:
+    """Test accuracy vs labels per class (log x), one line per method, error bars = std over seeds."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for m, by_k in summary.items():
+        ks = sorted(by_k)
+        ax.errorbar(
+            ks,
+            [by_k[k]["accuracy"]["mean"] for k in ks],
+            yerr=[by_k[k]["accuracy"]["std"] for k in ks],
+            marker="o",
+            capsize=3,
+            label=m,
+        )
+    ax.set_xscale("log")
+    ax.set_xlabel("labels per class")
+    ax.set_ylabel("test accuracy")
+    ax.set_title(title[:60], fontsize=9)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
