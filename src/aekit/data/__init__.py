@@ -12,5 +12,7 @@ from aekit.data.module import DataModule, EpochSeededSampler
 # built-in kinds register themselves on import
 from aekit.data import images as _images  # noqa: F401,E402  isort: skip
 from aekit.data import mnist as _mnist  # noqa: F401,E402  isort: skip
+from aekit.data import superres as _superres  # noqa: F401,E402  isort: skip
+from aekit.data import depth as _depth  # noqa: F401,E402  isort: skip
 
 __all__ = ["DataModule", "DataSplits", "EpochSeededSampler", "open_data", "register_data"]

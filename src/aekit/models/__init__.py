@@ -2,7 +2,9 @@
 
 from aekit.models.autoencoder import ConvAutoencoder
 from aekit.models.decoders import UNetDecoder
+from aekit.models.depth import UNetDepth
 from aekit.models.encoders import ConvEncoder, EncoderOutput
+from aekit.models.superres import SRCNN, UNetSR
 from aekit.models.unet import UNet
 
-__all__ = ["ConvAutoencoder", "ConvEncoder", "EncoderOutput", "UNet", "UNetDecoder"]
+__all__ = ["SRCNN", "ConvAutoencoder", "ConvEncoder", "EncoderOutput", "UNet", "UNetDecoder", "UNetDepth", "UNetSR"]
