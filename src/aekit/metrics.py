@@ -72,18 +72,19 @@ def _gaussian_window(size: int = 11, sigma: float = 1.5, dtype: torch.dtype = to
 
 
 def ssim(x: torch.Tensor, y: torch.Tensor, data_range: float = 255.0) -> torch.Tensor:
-    """Per-image SSIM of (N, 1, H, W) tensors (Gaussian 11x11, sigma 1.5, 'valid' windows only)."""
-    if x.shape[-3] != 1:
-        x, y = x.flatten(0, 1)[:, None], y.flatten(0, 1)[:, None]  # channels as separate images
-    x, y = x.double(), y.double()
-    win = _gaussian_window(dtype=x.dtype).to(x.device)
+    """Per-image SSIM of (N, C, H, W) tensors (Gaussian 11x11, sigma 1.5, 'valid' windows only; channels
+    averaged). Images smaller than 11 pixels use the largest odd window that fits."""
+    n = x.shape[0]
+    x, y = x.double().flatten(0, 1)[:, None], y.double().flatten(0, 1)[:, None]  # channels as images
+    size = min(11, *x.shape[-2:])
+    win = _gaussian_window(size - (size + 1) % 2, dtype=x.dtype).to(x.device)
     c1, c2 = (0.01 * data_range) ** 2, (0.03 * data_range) ** 2
     mx, my = F.conv2d(x, win), F.conv2d(y, win)
     sxx = F.conv2d(x * x, win) - mx**2
     syy = F.conv2d(y * y, win) - my**2
     sxy = F.conv2d(x * y, win) - mx * my
     m = ((2 * mx * my + c1) * (2 * sxy + c2)) / ((mx**2 + my**2 + c1) * (sxx + syy + c2))
-    return m.flatten(1).mean(1)
+    return m.flatten(1).mean(1).view(n, -1).mean(1)
 
 
 def sr_scores(sr: torch.Tensor, hr: torch.Tensor, scale: int) -> dict[str, list[float]]:
