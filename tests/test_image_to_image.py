@@ -97,11 +97,11 @@ def test_sr_model_starts_at_bicubic_and_keeps_any_size(name: str) -> None:
 
 def test_sr_model_overfits_one_image() -> None:
     torch.manual_seed(0)
-    hr = modcrop(smooth_image(48, 48, seed=3, freq=4.0)[None], 2)
+    hr = smooth_image(32, 32, seed=3, freq=4.0)[None]
     lr = bicubic_down(hr, 2)
-    model = aekit.create_model("unet_sr", scale=2, widths=[16, 32], blocks_per_stage=1)
+    model = aekit.create_model("unet_sr", scale=2, widths=[8, 16], blocks_per_stage=1)
     bicubic = sr_scores(bicubic_up(lr, 2), hr, 2)["psnr"][0]
-    opt = torch.optim.Adam(model.parameters(), lr=2e-3)
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
     for _ in range(150):
         opt.zero_grad()
         loss = torch.nn.functional.l1_loss(model(lr), hr)
@@ -109,7 +109,7 @@ def test_sr_model_overfits_one_image() -> None:
         opt.step()
     with torch.no_grad():
         fitted = sr_scores(model(lr), hr, 2)["psnr"][0]
-    assert fitted > 38 and fitted > bicubic + 3, (fitted, bicubic)
+    assert fitted > 35 and fitted > bicubic + 6, (fitted, bicubic)
 
 
 def write_hr_folder(root: Path, n: int = 4, size: tuple[int, int] = (40, 46)) -> Path:

@@ -52,7 +52,9 @@ def add_sr_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--model", default="unet_sr", choices=["unet_sr", "srcnn"])
     g.add_argument("--widths", type=int_list, default=None, help="unet_sr: channels per stage (default 32,64,128)")
     g.add_argument("--blocks", type=int, default=None, help="unet_sr: conv blocks per stage (default 2)")
-    g.add_argument("--upsample", default=None, help="unet_sr LR->HR mode: bicubic, bilinear, nearest, transposed, ...")
+    g.add_argument(
+        "--upsample", default=None, help="unet_sr LR->HR mode: transposed (default), bicubic, bilinear, nearest, ..."
+    )
     g.add_argument("--decoder-upsample", default=None, help="unet_sr decoder mode (max_unpool allowed)")
     g.add_argument("--norm", default=None, help="unet_sr: none (default), batch, group, instance")
     g.add_argument("--loss", default="l1", choices=["l1", "l2"])

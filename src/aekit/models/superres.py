@@ -31,8 +31,11 @@ class UNetSR(nn.Module):
     predicts the residual over the bicubic upsampling of the input (RED-Net / U-Net spirit).
 
     Working at LR resolution costs ``scale**2`` times less than a U-Net on the bicubic image (VDSR
-    style), which is what makes CPU training practical. ``decoder_upsample`` is the U-Net decoder's own
-    mode (``max_unpool`` works with ``downsample="maxpool"``). Any input size is accepted.
+    style), which is what makes CPU training practical. The default LR->HR mode is ``transposed`` (a
+    stride-``scale`` transposed conv, like a learned pixel shuffle): on CPU, the backward pass of
+    bicubic/bilinear interpolation of wide feature maps costs more than the rest of the model.
+    ``decoder_upsample`` is the U-Net decoder's own mode (``max_unpool`` works with
+    ``downsample="maxpool"``). Any input size is accepted.
     """
 
     def __init__(
@@ -43,7 +46,7 @@ class UNetSR(nn.Module):
         blocks_per_stage: int = 2,
         skip_levels: str | Sequence[int] | None = "all",
         skip_mode: str = "concat",
-        upsample: str = "bicubic",
+        upsample: str = "transposed",
         decoder_upsample: str = "bilinear",
         downsample: str = "maxpool",
         kernel_size: int = 3,
