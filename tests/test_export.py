@@ -61,3 +61,21 @@ def test_export_command(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     assert out.is_file()
     text = capsys.readouterr().out
     assert "max |exported - eager|" in text and "OK" in text
+
+
+def test_two_input_models_get_two_examples(tmp_path: Path) -> None:
+    class Pair(torch.nn.Module):  # a stand-in for a stereo network: forward(left, right)
+        in_channels = 3
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = torch.nn.Conv2d(6, 1, 3, padding=1)
+
+        def forward(self, left: torch.Tensor, right: torch.Tensor) -> torch.Tensor:
+            return self.conv(torch.cat([left, right], 1))
+
+    model = Pair().eval()
+    example = example_input(model, (9, 11))
+    assert isinstance(example, tuple) and len(example) == 2
+    assert export_torch(model, tmp_path / "p.pt2", example).ok
+    assert export_onnx(model, tmp_path / "p.onnx", example).ok

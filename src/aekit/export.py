@@ -10,6 +10,7 @@ TorchScript exporter cannot export it.
 
 from __future__ import annotations
 
+import inspect
 import logging
 import warnings
 from collections.abc import Iterator
@@ -60,9 +61,18 @@ def model_in_channels(model: nn.Module) -> int:
     raise ValueError(f"cannot tell the input channels of {type(model).__name__}; set model.in_channels")
 
 
-def example_input(model: nn.Module, size: tuple[int, int] | None = None, batch: int = 1, seed: int = 0) -> torch.Tensor:
-    """A random (batch, C, H, W) input in [0, 1]: ``model.image_size`` if the model fixes one, else ``size``
-    or :data:`DEFAULT_SIZE`."""
+def n_image_inputs(model: nn.Module) -> int:
+    """How many images ``forward`` takes: its required positional parameters (2 for a stereo pair)."""
+    params = inspect.signature(model.forward).parameters.values()
+    kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    return max(1, sum(1 for p in params if p.kind in kinds and p.default is inspect.Parameter.empty))
+
+
+def example_input(
+    model: nn.Module, size: tuple[int, int] | None = None, batch: int = 1, seed: int = 0
+) -> torch.Tensor | tuple[torch.Tensor, ...]:
+    """Random (batch, C, H, W) input(s) in [0, 1]: ``model.image_size`` if the model fixes one, else
+    ``size`` or :data:`DEFAULT_SIZE`; a tuple of such images when ``forward`` takes several (stereo)."""
     fixed = getattr(model, "image_size", None)
     if fixed is not None:
         if size is not None and tuple(size) != tuple(fixed):
@@ -70,7 +80,13 @@ def example_input(model: nn.Module, size: tuple[int, int] | None = None, batch: 
         size = tuple(fixed)
     h, w = size or DEFAULT_SIZE
     g = torch.Generator().manual_seed(seed)
-    return torch.rand(batch, model_in_channels(model), int(h), int(w), generator=g)
+    n = n_image_inputs(model)
+    images = tuple(torch.rand(batch, model_in_channels(model), int(h), int(w), generator=g) for _ in range(n))
+    return images[0] if n == 1 else images
+
+
+def _as_args(example: torch.Tensor | tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...]:
+    return example if isinstance(example, tuple) else (example,)
 
 
 def _flatten(out: object) -> list[np.ndarray]:
@@ -113,7 +129,11 @@ def _check(result: ExportResult, strict: bool) -> ExportResult:
 
 
 def export_onnx(
-    model: nn.Module, path: str | Path, example: torch.Tensor, atol: float = DEFAULT_ATOL, strict: bool = True
+    model: nn.Module,
+    path: str | Path,
+    example: torch.Tensor | tuple[torch.Tensor, ...],
+    atol: float = DEFAULT_ATOL,
+    strict: bool = True,
 ) -> ExportResult:
     """Write ``path`` (.onnx), run it in ONNX Runtime on ``example`` and compare with the eager model."""
     import onnxruntime as ort
@@ -121,16 +141,18 @@ def export_onnx(
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     model = model.eval()
+    args = _as_args(example)
+    names = ["input"] if len(args) == 1 else [f"input{i}" for i in range(len(args))]
     with torch.no_grad():
-        expected = _flatten(model(example))
+        expected = _flatten(model(*args))
         try:
             with warnings.catch_warnings(), _quiet_logger("torch.onnx"):
                 warnings.simplefilter("ignore")
                 torch.onnx.export(
                     model,
-                    (example,),
+                    args,
                     str(path),
-                    input_names=["input"],
+                    input_names=names,
                     dynamo=True,
                     opset_version=ONNX_OPSET,
                     external_data=False,
@@ -141,28 +163,33 @@ def export_onnx(
                 f"ONNX export of {type(model).__name__} failed: {exc.__class__.__name__}: {str(exc)[:500]}"
             ) from exc
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    got = session.run(None, {session.get_inputs()[0].name: example.numpy()})
+    got = session.run(None, {i.name: a.numpy() for i, a in zip(session.get_inputs(), args)})
     return _check(ExportResult(path, "onnx", _max_diff(expected, list(got)), atol), strict)
 
 
 def export_torch(
-    model: nn.Module, path: str | Path, example: torch.Tensor, atol: float = DEFAULT_ATOL, strict: bool = True
+    model: nn.Module,
+    path: str | Path,
+    example: torch.Tensor | tuple[torch.Tensor, ...],
+    atol: float = DEFAULT_ATOL,
+    strict: bool = True,
 ) -> ExportResult:
     """Write ``path`` (.pt2) with ``torch.export``, load it back and compare with the eager model."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     model = model.eval()
+    args = _as_args(example)
     with torch.no_grad():
-        expected = _flatten(model(example))
+        expected = _flatten(model(*args))
         try:
-            program = torch.export.export(model, (example,))
+            program = torch.export.export(model, args)
         except Exception as exc:
             raise ExportError(
                 f"torch.export of {type(model).__name__} failed: {exc.__class__.__name__}: {str(exc)[:500]}"
             ) from exc
         torch.export.save(program, str(path))
         loaded = torch.export.load(str(path)).module()
-        got = _flatten(loaded(example))
+        got = _flatten(loaded(*args))
     return _check(ExportResult(path, "torch-export", _max_diff(expected, got), atol), strict)
 
 

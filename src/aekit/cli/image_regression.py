@@ -358,5 +358,6 @@ def run_export(args: argparse.Namespace) -> int:
     except ExportError as exc:
         print(f"aekit: error: {exc}")
         return 1
-    print(f"input {tuple(example.shape)}; {result.summary()}")
+    shapes = [tuple(e.shape) for e in (example if isinstance(example, tuple) else (example,))]
+    print(f"input {', '.join(map(str, shapes))}; {result.summary()}")
     return 0 if result.ok else 1
