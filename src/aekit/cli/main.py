@@ -18,6 +18,7 @@ COMMAND_MODULES = [
     "aekit.cli.reconstruction",
     "aekit.cli.segmentation",
     "aekit.cli.finetune",
+    "aekit.cli.image_regression",
 ]
 
 

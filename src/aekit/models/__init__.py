@@ -3,8 +3,21 @@
 from aekit.models.autoencoder import ConvAutoencoder
 from aekit.models.classifier import EncoderClassifier
 from aekit.models.decoders import UNetDecoder
+from aekit.models.depth import UNetDepth
 from aekit.models.encoders import ConvEncoder, EncoderOutput
 from aekit.models.segnet import FCN, SegNet
 from aekit.models.unet import UNet
 
-__all__ = ["ConvAutoencoder", "ConvEncoder", "EncoderClassifier", "EncoderOutput", "FCN", "SegNet", "UNet", "UNetDecoder"]
+__all__ = [
+    "ConvAutoencoder",
+    "ConvEncoder",
+    "EncoderClassifier",
+    "EncoderOutput",
+    "FCN",
+    "SegNet",
+    "UNet",
+    "UNetDecoder",
+]
+from aekit.models.superres import SRCNN, UNetSR
+
+__all__ = ["SRCNN", "ConvAutoencoder", "ConvEncoder", "EncoderOutput", "UNet", "UNetDecoder", "UNetDepth", "UNetSR"]

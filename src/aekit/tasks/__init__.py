@@ -2,7 +2,17 @@
 
 from aekit.tasks.base import Task, load_task, register_task
 from aekit.tasks.classification import ClassificationTask
+from aekit.tasks.image_regression import DepthTask, SuperResolutionTask
 from aekit.tasks.reconstruction import ReconstructionTask
 from aekit.tasks.segmentation import SegmentationTask
 
-__all__ = ["ClassificationTask", "ReconstructionTask", "SegmentationTask", "Task", "load_task", "register_task"]
+__all__ = [
+    "ClassificationTask",
+    "DepthTask",
+    "ReconstructionTask",
+    "SegmentationTask",
+    "SuperResolutionTask",
+    "Task",
+    "load_task",
+    "register_task",
+]
