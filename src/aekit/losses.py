@@ -95,6 +95,8 @@ class SegmentationLoss(torch.nn.Module):
         if "dice" in self.name.split("+"):
             loss = loss + dice_loss(logits, target, self.ignore_index)
         return loss
+
+
 # -- dense regression with missing ground truth (depth) -----------------------------------------
 MaskedLossFn = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -110,6 +112,7 @@ def silog_loss(pred: torch.Tensor, target: torch.Tensor, valid: torch.Tensor, la
     ``mean(d^2) - lam * mean(d)^2`` with ``d = log pred - log target`` over valid pixels.
 
     ``lam = 0.5`` is the paper's training value (``lam = 1`` would be fully scale-invariant).
+    """
     valid = valid.expand_as(pred).flatten(1).float()
     safe_t = torch.where(valid.bool(), target.float().flatten(1), torch.ones_like(valid))
     d = (pred.float().flatten(1).clamp_min(1e-6).log() - safe_t.log()) * valid
