@@ -7,8 +7,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from aekit.cli.common import add_option_once, command, evaluate_options, evaluator, markdown_table, write_json
+from aekit.cli.common import add_option_once, command, evaluate_options, evaluator, write_json
 from aekit.cli.reconstruction import int_list
+from aekit.report import markdown_table
 
 DATA_HELP = (
     "mnist:FOLDER (IDX), mnist5k, npy:FILE.npz (images+labels), dicom:FOLDER, nifti:FOLDER, image16:FOLDER "

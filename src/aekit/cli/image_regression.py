@@ -19,7 +19,6 @@ from aekit.cli.common import (
     command,
     evaluate_options,
     evaluator,
-    markdown_table,
     predict_options,
     predictor,
     train_recipe,
@@ -32,6 +31,7 @@ from aekit.data.pfm import write_pfm
 from aekit.image_to_image import depth_panel, save_rows, side_by_side, to_uint8_image
 from aekit.metrics import depth_scores, sr_scores
 from aekit.nn.resample import bicubic_up
+from aekit.report import markdown_table
 from aekit.tasks import DepthTask, SuperResolutionTask
 
 
