@@ -16,6 +16,7 @@ from aekit.cli import common
 # each module registers its recipes, evaluators, predictors and commands on import
 COMMAND_MODULES = [
     "aekit.cli.reconstruction",
+    "aekit.cli.stereo",
 ]
 
 

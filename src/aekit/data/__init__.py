@@ -12,5 +12,7 @@ from aekit.data.module import DataModule, EpochSeededSampler
 # built-in kinds register themselves on import
 from aekit.data import images as _images  # noqa: F401,E402  isort: skip
 from aekit.data import mnist as _mnist  # noqa: F401,E402  isort: skip
+from aekit.data import stereo as _stereo  # noqa: F401,E402  isort: skip
+from aekit.data import synthetic as _synthetic  # noqa: F401,E402  isort: skip
 
 __all__ = ["DataModule", "DataSplits", "EpochSeededSampler", "open_data", "register_data"]

@@ -2,7 +2,8 @@
 
 from aekit.models.autoencoder import ConvAutoencoder
 from aekit.models.decoders import UNetDecoder
+from aekit.models.disparity import DisparityUNet
 from aekit.models.encoders import ConvEncoder, EncoderOutput
 from aekit.models.unet import UNet
 
-__all__ = ["ConvAutoencoder", "ConvEncoder", "EncoderOutput", "UNet", "UNetDecoder"]
+__all__ = ["ConvAutoencoder", "ConvEncoder", "DisparityUNet", "EncoderOutput", "UNet", "UNetDecoder"]
