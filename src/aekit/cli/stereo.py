@@ -30,7 +30,7 @@ from aekit.cli.common import (
 from aekit.cli.reconstruction import int_list
 from aekit.data import DataModule, open_data
 from aekit.data.base import DataError
-from aekit.data.images import list_images, read_image, to_tensor
+from aekit.data.images import list_images, parse_size, read_image, to_tensor
 from aekit.data.stereo import Calibration
 from aekit.losses import STEREO_LOSS_PRESETS
 from aekit.metrics import depth_errors, disparity_errors, median_scale
@@ -40,11 +40,15 @@ from aekit.tasks.stereo_depth import StereoDepthTask
 
 
 @torch.no_grad()
-def infer_disparity(model: torch.nn.Module, left: torch.Tensor, infer_width: int | None = None) -> torch.Tensor:
+def infer_disparity(
+    model: torch.nn.Module, left: torch.Tensor, infer_width: int | None = None, width_scale: float = 1.0
+) -> torch.Tensor:
     """Disparity in PIXELS of ``left`` (3, H, W) or (N, 3, H, W), as (N, 1, H, W).
 
     The image is resized to ``infer_width`` (keeping its aspect ratio; the width the network was trained at)
     before the network sees it; the fraction-of-width prediction is resized back and multiplied by ``W``.
+    ``width_scale`` = crop width / image width of training with ``--crop``: the network learned fractions of
+    the crop's width, so they are converted to fractions of the full image's width.
     """
     x = left[None] if left.ndim == 3 else left
     h, w = x.shape[-2:]
@@ -55,7 +59,7 @@ def infer_disparity(model: torch.nn.Module, left: torch.Tensor, infer_width: int
     frac = model(x.to(next(model.parameters()).device)).float().cpu()
     if frac.shape[-2:] != (h, w):
         frac = F.interpolate(frac, size=(h, w), mode="bilinear", align_corners=False)
-    return frac * w
+    return frac * (w * width_scale)
 
 
 def colorize(values: np.ndarray, cmap: str = "magma", vmax: float | None = None) -> np.ndarray:
@@ -163,6 +167,7 @@ def build_stereo_depth(args: argparse.Namespace) -> tuple[StereoDepthTask, DataM
             "data_kind": args.data.partition(":")[0],
             "image_size": size,
             "infer_width": size[1],
+            "width_scale": (parse_size(args.crop)[1] / size[1]) if args.crop else 1.0,
             "seed": args.seed,
             "disparity_unit": "fraction_of_width",
             "calibration": splits.info.get("calibration"),
@@ -202,6 +207,7 @@ def evaluate_pairs(
     infer_width: int | None,
     median_scaling: bool = False,
     names: list[str] | None = None,
+    width_scale: float = 1.0,
 ) -> list[dict[str, Any]]:
     """One row per pair: disparity errors (nonocc mask) and, with calibration, depth errors."""
     rows = []
@@ -209,7 +215,7 @@ def evaluate_pairs(
         item = dataset[i]
         if float(item["has_gt"]) <= 0:
             continue
-        pred = infer_disparity(model, item["left"], infer_width)[0]
+        pred = infer_disparity(model, item["left"], infer_width, width_scale)[0]
         gt, mask = item["disparity"], item["nonocc"]
         if median_scaling:
             pred = median_scale(pred, gt, mask)
@@ -246,7 +252,9 @@ def evaluate_stereo_depth(task: StereoDepthTask, args: argparse.Namespace) -> di
     ds = splits.split("test" if kind == "stereo" else args.split)
     names = [p.name for p in ds.pairs] if hasattr(ds, "pairs") else None
     infer_width = args.infer_width if args.infer_width is not None else md.get("infer_width")
-    rows = evaluate_pairs(task.model, ds, infer_width or None, args.median_scaling, names)
+    rows = evaluate_pairs(
+        task.model, ds, infer_width or None, args.median_scaling, names, float(md.get("width_scale", 1.0))
+    )
     rows.append(mean_row(rows))
     note = (
         f"{len(rows) - 1} pairs of {args.data}; disparity in pixels of the evaluated images; EPE = mean abs. "
@@ -291,7 +299,8 @@ def predict_stereo_depth(task: StereoDepthTask, args: argparse.Namespace) -> Non
     kind = "depth" if calib else "disparity"
     for f in files:
         left = to_tensor(read_image(f, 3))
-        disp = infer_disparity(task.model, left, infer_width or None)[0, 0].numpy()
+        disp = infer_disparity(task.model, left, infer_width or None, float(task.metadata.get("width_scale", 1.0)))
+        disp = disp[0, 0].numpy()
         values = calib.depth(disp) if calib else disp
         rel = f.relative_to(root).with_suffix("")
         base = args.output / rel.parent / f"{rel.name}_{kind}"
