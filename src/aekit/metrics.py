@@ -14,6 +14,7 @@ averaged over images; optional per-image median scaling for scale-ambiguous pred
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
@@ -177,3 +178,87 @@ class DepthMetrics(Metric):
     def compute(self) -> dict[str, torch.Tensor]:
         n = self.n.clamp_min(1)
         return {k: (getattr(self, k) / n).float() for k in DEPTH_METRICS}
+
+
+# ======================================================================================================
+# Stereo / disparity and depth
+# ======================================================================================================
+#
+# Disparity errors are in PIXELS of the evaluated images; bad-pixel rates are PERCENT of the evaluated
+# (masked) pixels whose absolute error exceeds the threshold (Middlebury's "bad 2.0" = ``bad2``).
+
+BAD_THRESHOLDS = (1.0, 2.0, 4.0)
+
+
+def _masked(pred: torch.Tensor, gt: torch.Tensor, mask: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+    valid = gt > 0 if mask is None else (mask > 0) & (gt > 0)
+    return pred[valid].double(), gt[valid].double()
+
+
+def median_scale(pred: torch.Tensor, gt: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+    """``pred`` multiplied by median(gt) / median(pred) over the evaluated pixels (monocular scale ambiguity)."""
+    p, g = _masked(pred, gt, mask)
+    if p.numel() == 0:
+        return pred
+    return pred * (g.median() / p.median().clamp_min(1e-12)).to(pred.dtype)
+
+
+def disparity_errors(
+    pred: torch.Tensor, gt: torch.Tensor, mask: torch.Tensor | None = None, thresholds: Sequence[float] = BAD_THRESHOLDS
+) -> dict[str, float]:
+    """``epe`` (mean absolute disparity error, pixels) and ``bad{t}`` (% of pixels with error > t) over the
+    pixels where ``gt > 0`` and ``mask`` (e.g. non-occluded) is set."""
+    p, g = _masked(pred, gt, mask)
+    if p.numel() == 0:
+        return {"epe": float("nan"), **{f"bad{t:g}": float("nan") for t in thresholds}, "pixels": 0}
+    err = (p - g).abs()
+    out = {"epe": float(err.mean())}
+    out.update({f"bad{t:g}": float((err > t).double().mean() * 100) for t in thresholds})
+    out["pixels"] = int(p.numel())
+    return out
+
+
+def depth_errors(pred: torch.Tensor, gt: torch.Tensor, mask: torch.Tensor | None = None) -> dict[str, float]:
+    """AbsRel, RMSE and delta1 (in percent, like the bad-pixel rates) of one depth map over pixels with
+    ``gt > 0``, ``pred > 0`` and ``mask``: the stereo tables' view of :func:`depth_scores`."""
+    valid = pred > 0 if mask is None else (pred > 0) & (mask > 0)
+    scores = depth_scores(pred[None], gt[None], valid[None])
+    if not scores["abs_rel"]:
+        return {"abs_rel": float("nan"), "rmse": float("nan"), "delta1": float("nan")}
+    return {"abs_rel": scores["abs_rel"][0], "rmse": scores["rmse"][0], "delta1": 100 * scores["delta1"][0]}
+
+
+class EndPointError(Metric):
+    """Mean absolute disparity error (pixels) over all masked pixels seen (pooled over images)."""
+
+    higher_is_better = False
+    full_state_update = False
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)
+        self.add_state("total", torch.tensor(0.0, dtype=torch.float64), dist_reduce_fx="sum")
+        self.add_state("count", torch.tensor(0.0, dtype=torch.float64), dist_reduce_fx="sum")
+
+    def update(self, pred: torch.Tensor, gt: torch.Tensor, mask: torch.Tensor | None = None) -> None:
+        p, g = _masked(pred, gt, mask)
+        self.total += (p - g).abs().sum()
+        self.count += p.numel()
+
+    def compute(self) -> torch.Tensor:
+        return (self.total / self.count.clamp_min(1)).float()
+
+
+class BadPixelRate(EndPointError):
+    """Percent of masked pixels whose absolute disparity error exceeds ``threshold`` pixels."""
+
+    def __init__(self, threshold: float = 2.0, **kwargs: object) -> None:
+        super().__init__(**kwargs)
+        self.threshold = threshold
+
+    def update(self, pred: torch.Tensor, gt: torch.Tensor, mask: torch.Tensor | None = None) -> None:
+        p, g = _masked(pred, gt, mask)
+        self.total += ((p - g).abs() > self.threshold).sum()
+        self.count += p.numel()
+
+    def compute(self) -> torch.Tensor:
+        return (100 * self.total / self.count.clamp_min(1)).float()

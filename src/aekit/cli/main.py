@@ -19,6 +19,7 @@ COMMAND_MODULES = [
     "aekit.cli.segmentation",
     "aekit.cli.finetune",
     "aekit.cli.image_regression",
+    "aekit.cli.stereo",
 ]
 
 

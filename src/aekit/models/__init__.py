@@ -4,20 +4,23 @@ from aekit.models.autoencoder import ConvAutoencoder
 from aekit.models.classifier import EncoderClassifier
 from aekit.models.decoders import UNetDecoder
 from aekit.models.depth import UNetDepth
+from aekit.models.disparity import DisparityUNet
 from aekit.models.encoders import ConvEncoder, EncoderOutput
 from aekit.models.segnet import FCN, SegNet
+from aekit.models.superres import SRCNN, UNetSR
 from aekit.models.unet import UNet
 
 __all__ = [
+    "FCN",
+    "SRCNN",
     "ConvAutoencoder",
     "ConvEncoder",
+    "DisparityUNet",
     "EncoderClassifier",
     "EncoderOutput",
-    "FCN",
     "SegNet",
     "UNet",
     "UNetDecoder",
+    "UNetDepth",
+    "UNetSR",
 ]
-from aekit.models.superres import SRCNN, UNetSR
-
-__all__ = ["SRCNN", "ConvAutoencoder", "ConvEncoder", "EncoderOutput", "UNet", "UNetDecoder", "UNetDepth", "UNetSR"]

@@ -5,12 +5,14 @@ from aekit.tasks.classification import ClassificationTask
 from aekit.tasks.image_regression import DepthTask, SuperResolutionTask
 from aekit.tasks.reconstruction import ReconstructionTask
 from aekit.tasks.segmentation import SegmentationTask
+from aekit.tasks.stereo_depth import StereoDepthTask
 
 __all__ = [
     "ClassificationTask",
     "DepthTask",
     "ReconstructionTask",
     "SegmentationTask",
+    "StereoDepthTask",
     "SuperResolutionTask",
     "Task",
     "load_task",

@@ -1,0 +1,222 @@
+"""Benchmark: monocular disparity learned from stereo pairs without labels vs. a constant and OpenCV SGBM.
+
+Real data (default): train self-supervised on the MiddEval3 quarter-resolution pairs (their GT is not used and
+does not exist; MiddEval3 ``Teddy`` is excluded because it is the same view as Middlebury 2003 teddy), then
+score the LEFT IMAGE ALONE on every scene of the evaluation folder (Middlebury 2001/2003) against GT:
+
+- ``network``: the disparity network, disparities scaled from its input width to the evaluation width;
+- ``network_median``: the same, scaled per image by median(GT)/median(prediction) (monocular scale oracle);
+- ``constant``: one disparity for every pixel: the median of the network's own predictions on its training
+  pairs, as a fraction of the width (so it uses no GT and no test image);
+- ``constant_median``: the GT median of each scene as a constant (what median scaling gives a constant);
+- ``sgbm``: OpenCV StereoSGBM on BOTH views (numDisparities 64, block 5, 3-way, holes filled from the left).
+
+Synthetic (``--synthetic``): the same comparison on rendered pairs with exact GT (test split of
+``synthetic-stereo``), where the target is EPE < 1 px.
+
+Prints a Markdown table per scene and, as the last line, JSON: scene -> method -> {epe, bad2}.
+Metrics: EPE = mean |d - d_gt| (px of the evaluated image), bad2 = % of pixels with error > 2 px, over
+non-occluded pixels with GT (nonocc.png).
+
+    python benchmarks/stereo_depth.py --minutes 12
+    python benchmarks/stereo_depth.py --synthetic --minutes 4
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+
+import lightning.pytorch as L
+import numpy as np
+import torch
+
+from aekit.cli.stereo import infer_disparity
+from aekit.data import DataModule, open_data
+from aekit.engine import TrainConfig, fit
+from aekit.metrics import disparity_errors, median_scale
+from aekit.tasks import load_task
+from aekit.tasks.stereo_depth import StereoDepthTask
+
+DATA = Path(os.environ.get("AEKIT_DATA", Path(__file__).resolve().parents[1] / ".." / "shared" / "data"))
+
+
+def sgbm_disparity(left: torch.Tensor, right: torch.Tensor, num_disparities: int = 64, block: int = 5) -> torch.Tensor:
+    """OpenCV semi-global matching on a (3, H, W) pair in [0, 1]; invalid pixels filled from the left neighbour."""
+    import cv2
+
+    lu8 = (left.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
+    ru8 = (right.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
+    matcher = cv2.StereoSGBM_create(
+        minDisparity=0,
+        numDisparities=num_disparities,
+        blockSize=block,
+        P1=8 * 3 * block**2,
+        P2=32 * 3 * block**2,
+        disp12MaxDiff=1,
+        uniquenessRatio=10,
+        speckleWindowSize=100,
+        speckleRange=2,
+        mode=cv2.STEREO_SGBM_MODE_SGBM_3WAY,
+    )
+    d = matcher.compute(lu8, ru8).astype(np.float32) / 16.0
+    valid = d > 0
+    # fill each invalid pixel with the last valid disparity to its left (background-ish), then the first valid
+    idx = np.where(valid, np.arange(d.shape[1])[None], 0)
+    np.maximum.accumulate(idx, axis=1, out=idx)
+    filled = np.take_along_axis(d, idx, axis=1)
+    first = np.array([row[v][0] if v.any() else 0.0 for row, v in zip(d, valid)], np.float32)
+    filled = np.where((idx == 0) & ~valid[:, :1], first[:, None], filled)
+    return torch.from_numpy(filled)[None]
+
+
+def score(pred: torch.Tensor, item: dict) -> dict[str, float]:
+    e = disparity_errors(pred, item["disparity"], item["nonocc"])
+    return {"epe": round(e["epe"], 3), "bad2": round(e["bad2"], 2)}
+
+
+def estimate_epochs(task: StereoDepthTask, splits, args: argparse.Namespace) -> int:
+    """Epochs that fit ``--minutes`` (timed on a few training steps), so the one-cycle schedule completes."""
+    loader = DataModule(splits, args.batch_size, 0, 0).train_dataloader()
+    opt = torch.optim.AdamW(task.parameters(), lr=0.0)  # lr 0: timing only, weights unchanged
+    task.train()
+    times = []
+    for i, batch in enumerate(loader):
+        t = time.time()
+        loss, _ = task.loss_fn(batch["left"], batch["right"], task.model.forward_multiscale(batch["left"]))
+        loss.backward()
+        opt.step()
+        opt.zero_grad()
+        times.append(time.time() - t)
+        if i == 3:
+            break
+    per_epoch = float(np.median(times)) * len(loader) * 1.15  # + validation and logging
+    return max(1, int(args.minutes * 60 / per_epoch))
+
+
+def train(args: argparse.Namespace, run_dir: Path) -> tuple[StereoDepthTask, dict]:
+    if args.synthetic:
+        spec = f"synthetic-stereo:{args.pairs}"
+        splits = open_data(spec, image_size=args.image_size, seed=0, jitter=0.1)
+    else:
+        spec = f"stereo:{args.train}"
+        splits = open_data(spec, image_size=args.image_size, seed=0, val_fraction=0.1, exclude=args.exclude, jitter=0.1)
+    size = [int(s) for s in splits.info["image_size"]]
+    L.seed_everything(0, verbose=False)
+    task = StereoDepthTask(
+        model_kwargs={
+            "widths": args.widths,
+            "blocks_per_stage": 1,
+            "max_disparity": args.max_disp,
+            "num_scales": 4,
+            "upsample": "bilinear",
+        },
+        loss=args.loss,
+        lr=args.lr,
+        metadata={"image_size": size, "infer_width": size[1], "width_scale": 1.0, "data": spec},
+    )
+    base = splits.train.base
+    for i in range(len(base)):  # read / render every training pair once (cached), before timing
+        base[i]
+    epochs = args.epochs or estimate_epochs(task, splits, args)
+    cfg = TrainConfig(
+        epochs=epochs,
+        batch_size=args.batch_size,
+        max_time_minutes=args.minutes,
+        progress=False,
+        log_every_n_steps=5,
+    )
+    t0 = time.time()
+    fit(
+        task,
+        DataModule(splits, args.batch_size, 0, 0),
+        run_dir,
+        cfg,
+        {"benchmark": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}},
+    )
+    train_s = time.time() - t0
+    best = load_task(run_dir / "best.ckpt")
+    # the constant reference: median of the network's own predictions on its (un-augmented) training pairs
+    fracs = [best.model(base[i]["left"][None]).detach().flatten() for i in range(len(base))]
+    const_frac = float(torch.cat(fracs).median())
+    info = {
+        "train_seconds": round(train_s, 1),
+        "train_pairs": len(base),
+        "image_size": size,
+        "constant_frac": const_frac,
+    }
+    if not args.synthetic:
+        info["train_scenes"] = splits.info["pairs"]["train"]
+        info["val_scenes"] = splits.info["pairs"]["val"]
+    return best, info
+
+
+def evaluate(task: StereoDepthTask, args: argparse.Namespace, info: dict) -> dict[str, dict[str, dict[str, float]]]:
+    if args.synthetic:
+        ds = open_data(f"synthetic-stereo:{args.pairs}", image_size=args.image_size, seed=0).test
+        names = [f"synthetic_{i:03d}" for i in range(len(ds))][: args.eval_pairs]
+    else:
+        ds = open_data(f"stereo:{args.eval}", test_fraction=1.0, val_fraction=0.0).test
+        names = [p.name for p in ds.pairs]
+    infer_width = info["image_size"][1]
+    results: dict[str, dict[str, dict[str, float]]] = {}
+    for i, name in enumerate(names):
+        item = ds[i]
+        w = item["left"].shape[-1]
+        pred = infer_disparity(task.model, item["left"], infer_width)[0]
+        const = torch.full_like(pred, info["constant_frac"] * w)
+        gt_med = item["disparity"][(item["nonocc"] > 0) & (item["disparity"] > 0)].median()
+        results[name] = {
+            "network": score(pred, item),
+            "network_median": score(median_scale(pred, item["disparity"], item["nonocc"]), item),
+            "constant": score(const, item),
+            "constant_median": score(torch.full_like(pred, float(gt_med)), item),
+            "sgbm": score(sgbm_disparity(item["left"], item["right"]), item),
+        }
+    return results
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--train", type=Path, default=DATA / "stereo" / "middeval3_quarter")
+    p.add_argument("--eval", type=Path, default=DATA / "stereo" / "middlebury2001_2003")
+    p.add_argument("--exclude", default="Teddy", help="training scenes left out (MiddEval3 Teddy = eval teddy)")
+    p.add_argument("--synthetic", action="store_true", help="train and evaluate on rendered pairs instead")
+    p.add_argument("--pairs", type=int, default=400, help="synthetic pairs (train/val/test 80/10/10%%)")
+    p.add_argument("--eval-pairs", type=int, default=20, help="synthetic test pairs scored")
+    p.add_argument("--image-size", default=None, help="training size H,W (default 128,176 real; 96,128 synthetic)")
+    p.add_argument("--widths", default="16,32,64,128,128")
+    p.add_argument("--max-disp", type=float, default=0.2, help="largest disparity as a fraction of the width")
+    p.add_argument("--loss", default="ssim_l1")
+    p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--batch-size", type=int, default=8)
+    p.add_argument("--epochs", type=int, default=0, help="0: as many as fit --minutes (timed); --minutes stops")
+    p.add_argument("--minutes", type=float, default=12.0, help="training time budget")
+    p.add_argument("--out", type=Path, default=Path("runs/bench_stereo_depth"))
+    args = p.parse_args()
+    args.widths = [int(w) for w in args.widths.split(",")]
+    args.image_size = args.image_size or ("96,128" if args.synthetic else "128,176")
+    torch.set_num_threads(int(os.environ.get("AEKIT_THREADS", "1")))  # 1: shared 2-core box, no thrashing
+    t0 = time.time()
+    run_dir = args.out / ("synthetic" if args.synthetic else "middlebury")
+    task, info = train(args, run_dir)
+    results = evaluate(task, args, info)
+    methods = list(next(iter(results.values())))
+    print(f"training: {info}")
+    print("| scene | " + " | ".join(f"{m} EPE | {m} bad2" for m in methods) + " |")
+    print("|---|" + "---|---|" * len(methods))
+    for scene, r in results.items():
+        print(f"| {scene} | " + " | ".join(f"{r[m]['epe']:.2f} | {r[m]['bad2']:.1f}" for m in methods) + " |")
+    mean = {
+        m: {k: round(float(np.mean([r[m][k] for r in results.values()])), 3) for k in ("epe", "bad2")} for m in methods
+    }
+    print("| mean | " + " | ".join(f"{mean[m]['epe']:.2f} | {mean[m]['bad2']:.1f}" for m in methods) + " |")
+    print(f"wall time {time.time() - t0:.0f} s (training {info['train_seconds']} s)")
+    print(json.dumps(results | {"_mean": mean}))
+
+
+if __name__ == "__main__":
+    main()

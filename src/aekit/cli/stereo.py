@@ -1,0 +1,312 @@
+"""CLI for monocular depth from stereo pairs: ``train stereo-depth``, ``evaluate`` and ``predict``.
+
+aekit train stereo-depth --data stereo:path/to/pairs --image-size 144,208 --out runs/sd
+aekit evaluate runs/sd/best.ckpt --data stereo:../shared/data/stereo/middlebury2001_2003
+aekit predict runs/sd/best.ckpt --input photos/ --output depth/ [--focal F --baseline B]
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from aekit.cli.common import (
+    add_option_once,
+    evaluate_options,
+    evaluator,
+    predict_options,
+    predictor,
+    train_recipe,
+    write_json,
+)
+from aekit.cli.reconstruction import int_list
+from aekit.data import DataModule, open_data
+from aekit.data.base import DataError
+from aekit.data.images import list_images, parse_size, read_image, to_tensor
+from aekit.data.stereo import Calibration
+from aekit.losses import STEREO_LOSS_PRESETS
+from aekit.metrics import depth_errors, disparity_errors, median_scale
+from aekit.report import markdown_table
+from aekit.tasks.stereo_depth import StereoDepthTask
+
+# -- inference shared by evaluate, predict and the benchmark ---------------------------------------------
+
+
+@torch.no_grad()
+def infer_disparity(
+    model: torch.nn.Module, left: torch.Tensor, infer_width: int | None = None, width_scale: float = 1.0
+) -> torch.Tensor:
+    """Disparity in PIXELS of ``left`` (3, H, W) or (N, 3, H, W), as (N, 1, H, W).
+
+    The image is resized to ``infer_width`` (keeping its aspect ratio; the width the network was trained at)
+    before the network sees it; the fraction-of-width prediction is resized back and multiplied by ``W``.
+    ``width_scale`` = crop width / image width of training with ``--crop``: the network learned fractions of
+    the crop's width, so they are converted to fractions of the full image's width.
+    """
+    x = left[None] if left.ndim == 3 else left
+    h, w = x.shape[-2:]
+    if infer_width and infer_width != w:
+        size = (max(1, round(h * infer_width / w)), int(infer_width))
+        x = F.interpolate(x, size=size, mode="bilinear", align_corners=False, antialias=True)
+    model.eval()
+    frac = model(x.to(next(model.parameters()).device)).float().cpu()
+    if frac.shape[-2:] != (h, w):
+        frac = F.interpolate(frac, size=(h, w), mode="bilinear", align_corners=False)
+    return frac * (w * width_scale)
+
+
+def colorize(values: np.ndarray, cmap: str = "magma", vmax: float | None = None) -> np.ndarray:
+    """A float (H, W) map as uint8 RGB through a matplotlib colour map (0 .. vmax, default the 99th percentile)."""
+    from matplotlib import colormaps
+
+    v = np.nan_to_num(values.astype(np.float64), nan=0.0, posinf=0.0)
+    top = vmax if vmax else float(np.percentile(v[v > 0], 99)) if (v > 0).any() else 1.0
+    rgba = colormaps[cmap](np.clip(v / max(top, 1e-9), 0, 1))
+    return (rgba[..., :3] * 255).astype(np.uint8)
+
+
+def _calibration(args: argparse.Namespace) -> Calibration | None:
+    focal, baseline = getattr(args, "focal", None), getattr(args, "baseline", None)
+    if (focal is None) != (baseline is None):
+        raise DataError("--focal and --baseline go together: pass both (focal in pixels of the input images)")
+    if focal is None:
+        return None
+    if focal <= 0 or baseline <= 0:
+        raise DataError(f"--focal {focal} and --baseline {baseline} must be positive")
+    return Calibration(float(focal), float(baseline), float(getattr(args, "doffs", None) or 0.0))
+
+
+# -- train -----------------------------------------------------------------------------------------------
+
+
+def add_stereo_arguments(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("data")
+    g.add_argument(
+        "--data",
+        default="synthetic-stereo:256",
+        help="stereo:FOLDER (left/right, im0/im1 or KITTI image_02/image_03 pairs) or synthetic-stereo:N",
+    )
+    g.add_argument("--image-size", default=None, help="resize every pair to H,W (disparities rescaled)")
+    g.add_argument("--crop", default=None, help="random training crop H,W (same place in both views)")
+    g.add_argument("--exclude", default=None, help="comma-separated scene names to leave out (e.g. Teddy)")
+    g.add_argument("--val-fraction", type=float, default=0.1, help="share of pairs held out for validation")
+    g.add_argument("--no-flip", action="store_true", help="no paired horizontal flip (swap + mirror)")
+    g.add_argument("--jitter", type=float, default=0.1, help="colour jitter strength, identical on both views")
+    g.add_argument("--focal", type=float, default=None, help="focal length in pixels (overrides calib.txt)")
+    g.add_argument("--baseline", type=float, default=None, help="stereo baseline (depth comes out in its unit)")
+    g.add_argument("--doffs", type=float, default=None, help="principal-point x offset between views (pixels)")
+    m = p.add_argument_group("model and loss")
+    m.add_argument("--widths", type=int_list, default=[32, 64, 128, 256, 256], help="encoder channels per stage")
+    m.add_argument("--blocks", type=int, default=2, help="conv blocks per stage")
+    m.add_argument("--upsample", default="bilinear", help="nearest, bilinear, bicubic, fixed_unpool, transposed, ...")
+    m.add_argument("--downsample", default="stride", help="stride, maxpool or avgpool")
+    m.add_argument("--norm", default="batch", help="batch, group, instance or none")
+    m.add_argument("--act", default="elu", help="relu, elu, ...")
+    m.add_argument("--max-disp", type=float, default=0.3, help="largest disparity, as a fraction of the width")
+    m.add_argument("--scales", type=int, default=None, help="output scales used by the loss (preset default)")
+    m.add_argument("--loss", default="ssim_l1", choices=sorted(STEREO_LOSS_PRESETS), help="loss preset")
+    m.add_argument("--photometric", default=None, choices=["l1", "l2", "ssim_l1"], help="override the preset")
+    m.add_argument("--smoothness", type=float, default=None, help="smoothness weight (override the preset)")
+    m.add_argument("--lr-consistency", type=float, default=None, help="left-right consistency weight")
+
+
+@train_recipe(
+    "stereo-depth",
+    help="monocular disparity/depth learned from rectified stereo pairs, no depth labels (Garg et al. 2016)",
+    add_arguments=add_stereo_arguments,
+)
+def build_stereo_depth(args: argparse.Namespace) -> tuple[StereoDepthTask, DataModule]:
+    splits = open_data(
+        args.data,
+        image_size=args.image_size,
+        crop=args.crop,
+        seed=args.seed,
+        val_fraction=args.val_fraction,
+        test_fraction=0.0 if args.data.startswith("stereo") else None,
+        exclude=args.exclude,
+        flip=not args.no_flip,
+        jitter=args.jitter,
+        focal=args.focal,
+        baseline=args.baseline,
+        doffs=args.doffs,
+    )
+    if splits.train is None or len(splits.train) == 0:
+        raise DataError(f"--data {args.data} has no training pairs")
+    size = [int(s) for s in splits.info["image_size"]]
+    scales = args.scales if args.scales is not None else STEREO_LOSS_PRESETS[args.loss].scales
+    task = StereoDepthTask(
+        model="disparity_unet",
+        model_kwargs={
+            "widths": list(args.widths),
+            "blocks_per_stage": args.blocks,
+            "upsample": args.upsample,
+            "downsample": args.downsample,
+            "norm": args.norm,
+            "act": args.act,
+            "max_disparity": args.max_disp,
+            "num_scales": max(1, min(scales, len(args.widths) - 1)),
+        },
+        loss=args.loss,
+        photometric=args.photometric,
+        smoothness=args.smoothness,
+        lr_consistency=args.lr_consistency,
+        scales=args.scales,
+        lr=args.lr or 1e-3,
+        weight_decay=args.weight_decay,
+        optimizer=args.optimizer,
+        scheduler=args.scheduler,
+        metadata={
+            "data": splits.info.get("source", args.data),
+            "data_kind": args.data.partition(":")[0],
+            "image_size": size,
+            "infer_width": size[1],
+            "width_scale": (parse_size(args.crop)[1] / size[1]) if args.crop else 1.0,
+            "seed": args.seed,
+            "disparity_unit": "fraction_of_width",
+            "calibration": splits.info.get("calibration"),
+            "pairs": splits.info.get("pairs"),
+        },
+    )
+    return task, DataModule(splits, args.batch_size, args.num_workers, args.seed)
+
+
+# -- evaluate --------------------------------------------------------------------------------------------
+
+
+@evaluate_options
+def add_stereo_evaluate_options(p: argparse.ArgumentParser) -> None:
+    add_option_once(
+        p,
+        "--median-scaling",
+        action="store_true",
+        help="stereo: scale each prediction by "
+        "median(GT)/median(prediction) before scoring (monocular scale ambiguity)",
+    )
+    add_option_once(p, "--focal", type=float, default=None, help="focal length in pixels of the evaluated images")
+    add_option_once(p, "--baseline", type=float, default=None, help="stereo baseline (depth unit)")
+    add_option_once(p, "--doffs", type=float, default=None, help="stereo: x offset of principal points (pixels)")
+    add_option_once(
+        p,
+        "--infer-width",
+        type=int,
+        default=None,
+        help="stereo: width the network sees (default: its training width; 0 = native)",
+    )
+
+
+def evaluate_pairs(
+    model: torch.nn.Module,
+    dataset: Any,
+    infer_width: int | None,
+    median_scaling: bool = False,
+    names: list[str] | None = None,
+    width_scale: float = 1.0,
+) -> list[dict[str, Any]]:
+    """One row per pair: disparity errors (nonocc mask) and, with calibration, depth errors."""
+    rows = []
+    for i in range(len(dataset)):
+        item = dataset[i]
+        if float(item["has_gt"]) <= 0:
+            continue
+        pred = infer_disparity(model, item["left"], infer_width, width_scale)[0]
+        gt, mask = item["disparity"], item["nonocc"]
+        if median_scaling:
+            pred = median_scale(pred, gt, mask)
+        row: dict[str, Any] = {"scene": names[i] if names else str(i), **disparity_errors(pred, gt, mask)}
+        if float(item["focal"]) > 0 and float(item["baseline"]) > 0:
+            cal = Calibration(float(item["focal"]), float(item["baseline"]), float(item["doffs"]))
+            row.update(depth_errors(cal.depth(pred), cal.depth(gt), mask * (gt > 0)))
+        rows.append(row)
+    if not rows:
+        raise DataError("no pair in this data has ground-truth disparity (disp_gt.npy / disp0GT.pfm) to score against")
+    return rows
+
+
+def mean_row(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    keys = [k for k in rows[0] if k not in ("scene", "pixels")]
+    out: dict[str, Any] = {"scene": "mean (per scene)"}
+    for k in keys:
+        vals = [r[k] for r in rows if isinstance(r.get(k), float) and not math.isnan(r[k])]
+        out[k] = float(np.mean(vals)) if vals else float("nan")
+    out["pixels"] = sum(int(r["pixels"]) for r in rows)
+    return out
+
+
+@evaluator("stereo_depth")
+def evaluate_stereo_depth(task: StereoDepthTask, args: argparse.Namespace) -> dict[str, Any]:
+    md = task.metadata
+    kind = args.data.partition(":")[0]
+    options: dict[str, Any] = {"focal": args.focal, "baseline": args.baseline, "doffs": args.doffs}
+    if kind == "stereo":
+        options.update(test_fraction=1.0, val_fraction=0.0)  # a benchmark folder: every pair is scored
+    else:
+        options.update(image_size=md.get("image_size"), seed=md.get("seed", 0))
+    splits = open_data(args.data, **options)
+    ds = splits.split("test" if kind == "stereo" else args.split)
+    names = [p.name for p in ds.pairs] if hasattr(ds, "pairs") else None
+    infer_width = args.infer_width if args.infer_width is not None else md.get("infer_width")
+    rows = evaluate_pairs(
+        task.model, ds, infer_width or None, args.median_scaling, names, float(md.get("width_scale", 1.0))
+    )
+    rows.append(mean_row(rows))
+    note = (
+        f"{len(rows) - 1} pairs of {args.data}; disparity in pixels of the evaluated images; EPE = mean abs. "
+        f"error, badN = % of pixels with error > N px, over non-occluded pixels with GT (nonocc mask where "
+        f"given); network input width {infer_width or 'native'}; median scaling: "
+        f"{'yes (per image)' if args.median_scaling else 'no'}"
+    )
+    table = markdown_table(rows)
+    print(f"{note}\n\n{table}")
+    out = Path(args.out)
+    write_json(out / "metrics.json", {"note": note, "median_scaling": bool(args.median_scaling), "rows": rows})
+    (out / "metrics.md").write_text(f"# Stereo depth evaluation\n\n{note}\n\n{table}\n")
+    return {"rows": rows}
+
+
+# -- predict ---------------------------------------------------------------------------------------------
+
+
+@predict_options
+def add_stereo_predict_options(p: argparse.ArgumentParser) -> None:
+    add_option_once(p, "--focal", type=float, default=None, help="focal length in pixels of the input images")
+    add_option_once(p, "--baseline", type=float, default=None, help="stereo baseline: depth comes out in its unit")
+    add_option_once(p, "--doffs", type=float, default=None, help="stereo: x offset of principal points (pixels)")
+    add_option_once(
+        p,
+        "--infer-width",
+        type=int,
+        default=None,
+        help="stereo: width the network sees (default: its training width; 0 = native)",
+    )
+    add_option_once(p, "--colormap", default="magma", help="matplotlib colour map of the output pictures")
+
+
+@predictor("stereo_depth")
+def predict_stereo_depth(task: StereoDepthTask, args: argparse.Namespace) -> None:
+    from aekit.data.pfm import write_pfm
+
+    calib = _calibration(args)
+    infer_width = args.infer_width if args.infer_width is not None else task.metadata.get("infer_width")
+    root = args.input if args.input.is_dir() else args.input.parent
+    files = list_images(args.input)
+    kind = "depth" if calib else "disparity"
+    for f in files:
+        left = to_tensor(read_image(f, 3))
+        disp = infer_disparity(task.model, left, infer_width or None, float(task.metadata.get("width_scale", 1.0)))
+        disp = disp[0, 0].numpy()
+        values = calib.depth(disp) if calib else disp
+        rel = f.relative_to(root).with_suffix("")
+        base = args.output / rel.parent / f"{rel.name}_{kind}"
+        write_pfm(base.with_suffix(".pfm"), values.astype(np.float32))
+        # near = bright in both pictures: colour-map disparity, or inverse depth
+        picture = colorize(disp if not calib else np.where(values > 0, 1 / np.maximum(values, 1e-9), 0), args.colormap)
+        Image.fromarray(picture).save(base.with_suffix(".png"))
+    unit = f"depth in the unit of --baseline (f={calib.focal} px)" if calib else "disparity in pixels"
+    print(f"wrote {len(files)} {kind} maps ({unit}; .pfm values, .png colour-mapped, near = bright) to {args.output}")

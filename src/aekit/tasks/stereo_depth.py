@@ -1,0 +1,83 @@
+"""Monocular depth learned from stereo pairs without depth labels (Garg et al. ECCV 2016).
+
+The network sees only ``batch["left"]`` and predicts its disparity; the right image warped with that
+disparity must re-create the left image (:class:`aekit.losses.StereoLoss`). Ground truth, when a batch has
+it (``has_gt``), is used only for validation metrics (EPE, bad-2 in pixels of the batch's images).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torchmetrics import MetricCollection
+
+from aekit.losses import STEREO_LOSS_PRESETS, stereo_loss
+from aekit.metrics import BadPixelRate, EndPointError
+from aekit.tasks.base import Task, register_task
+
+
+@register_task
+class StereoDepthTask(Task):
+    """Self-supervised disparity from rectified pairs; ``loss`` is a preset of ``aekit.losses``
+    (``garg``, ``ssim_l1``, ``godard``) and ``smoothness``/``lr_consistency``/``photometric``/``scales``
+    override its fields. A preset with left-right consistency makes the model predict both views."""
+
+    task_name = "stereo_depth"
+
+    def __init__(
+        self,
+        model: str = "disparity_unet",
+        model_kwargs: dict[str, Any] | None = None,
+        loss: str = "ssim_l1",
+        photometric: str | None = None,
+        smoothness: float | None = None,
+        lr_consistency: float | None = None,
+        scales: int | None = None,
+        lr: float = 1e-3,
+        weight_decay: float = 0.0,
+        optimizer: str = "adamw",
+        scheduler: str = "onecycle",
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
+        if loss not in STEREO_LOSS_PRESETS:
+            raise ValueError(f"unknown stereo loss {loss!r}; choose one of {', '.join(STEREO_LOSS_PRESETS)}")
+        self_loss = stereo_loss(
+            loss, photometric=photometric, smoothness=smoothness, lr_consistency=lr_consistency, scales=scales
+        )
+        kwargs = dict(model_kwargs or {})
+        if self_loss.needs_right_disparity:
+            kwargs["predict_right"] = True
+        super().__init__(model, kwargs, lr, weight_decay, optimizer, scheduler, metadata)
+        self.save_hyperparameters()
+        self.hparams.model_kwargs = kwargs  # the model as built (predict_right added) is what reloads
+        self.loss_fn = self_loss
+        metrics = MetricCollection({"epe": EndPointError(), "bad2": BadPixelRate(2.0)})
+        self.val_metrics = metrics.clone(prefix="val/")
+        self.test_metrics = metrics.clone(prefix="test/")
+
+    def predict_disparity(self, left: torch.Tensor) -> torch.Tensor:
+        """Left-view disparity in pixels of ``left`` (N, 1, H, W)."""
+        return self.model(left) * left.shape[-1]
+
+    def step(self, batch: dict[str, torch.Tensor], stage: str) -> torch.Tensor:
+        left, right = batch["left"], batch["right"]
+        disparities = self.model.forward_multiscale(left)
+        loss, parts = self.loss_fn(left, right, disparities)
+        n = left.shape[0]
+        self.log(
+            f"{stage}/loss",
+            loss,
+            prog_bar=True,
+            on_step=stage == "train",
+            on_epoch=True,
+            batch_size=n,
+            sync_dist=stage != "train",
+        )
+        self.log_dict({f"{stage}/{k}": v for k, v in parts.items()}, on_epoch=True, batch_size=n)
+        if stage != "train" and "disparity" in batch and bool((batch["has_gt"] > 0).any()):
+            pred = disparities[0][:, :1].detach() * left.shape[-1]
+            metrics = self.val_metrics if stage == "val" else self.test_metrics
+            metrics.update(pred, batch["disparity"], batch["nonocc"])
+            self.log_dict(metrics, on_epoch=True, batch_size=n)
+        return loss
