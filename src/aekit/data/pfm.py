@@ -10,13 +10,15 @@ from pathlib import Path
 
 import numpy as np
 
+from aekit.data.base import DataError
+
 
 def read_pfm(path: str | Path) -> np.ndarray:
     """float32 (H, W) or (H, W, 3), rows top-to-bottom."""
     with open(path, "rb") as f:
         kind = f.readline().strip()
         if kind not in (b"PF", b"Pf"):
-            raise ValueError(f"{path} is not a PFM file (header {kind[:10]!r}, expected PF or Pf)")
+            raise DataError(f"{path} is not a PFM file (header {kind[:10]!r}, expected PF or Pf)")
         dims = f.readline().split()
         while not dims:  # tolerate blank lines some writers put here
             dims = f.readline().split()
@@ -24,12 +26,12 @@ def read_pfm(path: str | Path) -> np.ndarray:
             width, height = int(dims[0]), int(dims[1])
             scale = float(f.readline().strip())
         except (ValueError, IndexError) as exc:
-            raise ValueError(f"{path}: malformed PFM header ({exc})") from exc
+            raise DataError(f"{path}: malformed PFM header ({exc})") from exc
         channels = 3 if kind == b"PF" else 1
         dtype = "<f4" if scale < 0 else ">f4"
         data = np.fromfile(f, dtype=dtype, count=width * height * channels)
     if data.size != width * height * channels:
-        raise ValueError(f"{path} is truncated: expected {width}x{height}x{channels} floats, found {data.size}")
+        raise DataError(f"{path} is truncated: expected {width}x{height}x{channels} floats, found {data.size}")
     shape = (height, width, 3) if channels == 3 else (height, width)
     return np.flipud(data.reshape(shape)).astype(np.float32)
 
@@ -40,9 +42,10 @@ def write_pfm(path: str | Path, array: np.ndarray) -> None:
     if arr.ndim == 3 and arr.shape[2] == 1:
         arr = arr[..., 0]
     if not (arr.ndim == 2 or (arr.ndim == 3 and arr.shape[2] == 3)):
-        raise ValueError(f"PFM holds (H, W) or (H, W, 3) arrays, not shape {arr.shape}")
+        raise DataError(f"PFM holds (H, W) or (H, W, 3) arrays, not shape {arr.shape}")
     kind = b"PF" if arr.ndim == 3 else b"Pf"
     h, w = arr.shape[:2]
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
     with open(path, "wb") as f:
         f.write(kind + b"\n" + f"{w} {h}\n".encode() + b"-1.0\n")
         f.write(np.ascontiguousarray(np.flipud(arr)).astype("<f4").tobytes())

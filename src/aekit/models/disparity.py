@@ -86,6 +86,10 @@ class DisparityUNet(nn.Module):
             outs.append((self.max_disparity * torch.sigmoid(head(f)))[..., :hs, :ws])
         return outs
 
+    def training_only_parameters(self) -> list[str]:
+        """Coarse-scale heads: trained through ``forward_multiscale``, unused by ``forward``."""
+        return [n for n, _ in self.named_parameters() if n.startswith("heads.") and not n.startswith("heads.0.")]
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Left-view disparity (N, 1, H, W) as a fraction of the width."""
         h, w = x.shape[-2:]
