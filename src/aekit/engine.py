@@ -192,3 +192,17 @@ def fit(
         model = model_from_checkpoint(read_checkpoint(source), source)
         save_model(model, run_dir, {**task.metadata, "task": task.task_name, "checkpoint": source.name})
     return FitResult(run_dir, best, last, trainer)
+
+
+def fast_bf16_available() -> bool:
+    """True where bf16 autocast is a speed-up: a CUDA GPU with bf16, or a CPU with AMX/AVX512-BF16.
+
+    Elsewhere bf16 on the CPU is emulated and slower than fp32, so defaults stay at 32-bit there.
+    """
+    if torch.cuda.is_available():
+        return torch.cuda.is_bf16_supported()
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "amx_bf16" in flags or "avx512_bf16" in flags
