@@ -70,8 +70,15 @@ def test_y_channel_is_bt601() -> None:
     assert float(rgb_to_y(torch.ones(1, 3, 1, 1))) == pytest.approx(235.0, abs=1e-3)
 
 
+def test_ssim_hand_computed_on_flat_images() -> None:
+    # flat images: variances and covariance are 0, so SSIM = (2ab + C1) / (a^2 + b^2 + C1)
+    a, b, c1 = 100.0, 120.0, (0.01 * 255) ** 2
+    got = float(ssim(torch.full((1, 1, 16, 16), a), torch.full((1, 1, 16, 16), b)))
+    assert got == pytest.approx((2 * a * b + c1) / (a**2 + b**2 + c1), abs=1e-9)
+
+
 def test_ssim_matches_reference_definition() -> None:
-    from skimage.metrics import structural_similarity
+    structural_similarity = pytest.importorskip("skimage.metrics").structural_similarity
 
     a = torch.rand(1, 1, 24, 30, generator=torch.Generator().manual_seed(0)) * 255
     b = (a + 20 * torch.randn(1, 1, 24, 30, generator=torch.Generator().manual_seed(1))).clamp(0, 255)
