@@ -37,7 +37,7 @@ def main() -> None:
     p.add_argument("--model", default="unet")
     p.add_argument("--size", type=int, default=256)
     p.add_argument("--batch", type=int, default=1)
-    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--threads", type=int, default=1, help="same for both; 1 is steadiest on a shared machine")
     p.add_argument("--rounds", type=int, default=5, help="alternating eager/ONNX rounds")
     p.add_argument("--iters", type=int, default=5, help="forward passes per round")
     args = p.parse_args()

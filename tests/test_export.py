@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,15 @@ import torch
 import aekit
 from aekit.cli.main import main
 from aekit.export import DEFAULT_SIZE, ExportError, example_input, export_onnx, export_torch
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread() -> Iterator[None]:
+    """One torch thread: on a shared, oversubscribed 2-core machine it is several times faster than two."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
 
 
 def small_example(model: torch.nn.Module) -> torch.Tensor:

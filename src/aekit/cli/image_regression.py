@@ -28,6 +28,7 @@ from aekit.data import DataModule, open_data
 from aekit.data.base import DataError
 from aekit.data.images import list_images, parse_size, read_image, to_tensor
 from aekit.data.pfm import write_pfm
+from aekit.engine import set_threads
 from aekit.image_to_image import depth_panel, save_rows, side_by_side, to_uint8_image
 from aekit.metrics import depth_scores, sr_scores
 from aekit.nn.resample import bicubic_up
@@ -199,6 +200,7 @@ def evaluate_sr_model(model: torch.nn.Module, dataset: Any, scale: int) -> dict[
 
 @evaluator("superres")
 def evaluate_sr(task: SuperResolutionTask, args: argparse.Namespace) -> dict[str, Any]:
+    set_threads()
     model = task.model
     scale = int(model.scale)
     if args.scale is not None and args.scale != scale:
@@ -215,6 +217,7 @@ def evaluate_sr(task: SuperResolutionTask, args: argparse.Namespace) -> dict[str
 
 @evaluator("depth")
 def evaluate_depth(task: DepthTask, args: argparse.Namespace) -> dict[str, Any]:
+    set_threads()
     meta = task.metadata
     depth_scale = args.depth_scale if args.depth_scale is not None else meta.get("depth_scale", 1.0)
     splits = open_data(
@@ -284,6 +287,7 @@ def batches_by_size(files: list[Path], channels: int, batch_size: int) -> Iterat
 
 
 def _predict_loop(task: Any, args: argparse.Namespace, write: Any, suffix: str) -> list[Path]:
+    set_threads()
     files = list_images(args.input)
     outs = _output_paths(files, args.input, args.output, suffix)
     channels = int(getattr(task.model, "in_channels", 3))
@@ -350,6 +354,7 @@ def run_export(args: argparse.Namespace) -> int:
     import aekit
     from aekit.export import DEFAULT_ATOL, EXPORTERS, ExportError, example_input
 
+    set_threads()
     model = aekit.load(args.source)
     example = example_input(model, parse_size(args.input_size), args.batch)
     fn = EXPORTERS[args.format]
