@@ -54,18 +54,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument(
         "--minutes-per-dim",
         type=float_list,
-        default=[3.0],
-        help="training minutes: one value for every size, or one per --dims entry (e.g. 3,3,12)",
+        default=None,
+        help="training minutes: one value for every size, or one per --dims entry "
+        "(default: 12 for the largest size, 3 for the others)",
     )
     g = p.add_argument_group("recipe (defaults: the best configuration found, see benchmarks/results/foundation.md)")
-    g.add_argument("--widths", type=int_list, default=[32, 64, 128])
+    g.add_argument("--widths", type=int_list, default=[16, 32, 128])
     g.add_argument("--blocks", type=int, default=1, help="conv blocks per stage")
     g.add_argument(
         "--residual-blocks", type=int_list, default=[0], help="residual blocks per stage: one value or one per stage"
     )
     g.add_argument("--act", default="relu", help="relu, leaky_relu, elu, gelu, silu")
     g.add_argument("--loss", default="l2", help="l2 or bce")
-    g.add_argument("--lr", type=float, default=3e-3, help="peak of the one-cycle schedule")
+    g.add_argument("--lr", type=float, default=1e-2, help="peak of the one-cycle schedule")
     g.add_argument("--weight-decay", type=float, default=0.0)
     g.add_argument("--batch-size", type=int, default=64)
     g.add_argument("--precision", default="bf16-mixed", help="32 or bf16-mixed")
@@ -81,6 +82,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--progress", action="store_true", help="show Lightning's progress bar")
     args = p.parse_args(argv)
+    if args.minutes_per_dim is None:
+        args.minutes_per_dim = [12.0 if d == max(args.dims) else 3.0 for d in args.dims]
     if len(args.minutes_per_dim) not in (1, len(args.dims)):
         p.error("--minutes-per-dim takes one value or one per --dims entry")
     return args
