@@ -59,7 +59,7 @@ def main() -> None:
     first = next(iter(torch.utils.data.DataLoader(dm.splits.train, batch_size=a.batch_size)))
     s_img = seconds_per_image(task, first, a.precision, True)
     n_val_px = len(dm.splits.val) * 512 * 512 / a.crop**2
-    epoch_s = s_img * len(dm.splits.train) * 1.1 + s_img / 3 * n_val_px + 3
+    epoch_s = 2 * s_img * len(dm.splits.train) + s_img / 3 * n_val_px + 3  # see camvid.py
     epochs = int(max(1, a.minutes * 60 / epoch_s))
     print(f"{s_img:.3f} s per {a.crop}px crop -> {epochs} epochs of {len(dm.splits.train)} crops", flush=True)
     L.seed_everything(0, verbose=False)

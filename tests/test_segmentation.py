@@ -330,6 +330,10 @@ def test_cli_train_evaluate_predict_and_study(tmp_path: Path, capsys: pytest.Cap
     metrics = json.loads((run / "metrics.json").read_text())
     assert {"global_acc", "class_acc", "miou", "per_class_iou"} <= set(metrics)
     assert (run / "predictions_val.png").is_file()
+    every = tmp_path / "every"
+    assert main(["evaluate", str(run / "best.ckpt"), "--data", f"pairs:{imgs},{masks}", "--all-pairs",
+                 "--out", str(every)]) == 0  # fmt: skip
+    assert json.loads((every / "metrics.json").read_text())["images"] == 12
     assert main(["predict", str(run / "best.ckpt"), "--input", str(imgs), "--output", str(tmp_path / "pred")]) == 0
     label = np.asarray(Image.open(tmp_path / "pred" / "s000.png"))
     assert label.shape == (24, 28) and label.max() < 3

@@ -32,6 +32,7 @@ class Recipe:
     help: str
     add_arguments: ArgAdder
     build: Callable[[argparse.Namespace], tuple[Any, Any]]
+    defaults: dict[str, Any] | None = None  # overrides of the shared training flags' defaults (e.g. batch_size)
 
 
 @dataclass
@@ -51,9 +52,9 @@ EVALUATE_OPTION_ADDERS: list[ArgAdder] = []
 PREDICT_OPTION_ADDERS: list[ArgAdder] = []
 
 
-def train_recipe(name: str, help: str, add_arguments: ArgAdder) -> Callable:
+def train_recipe(name: str, help: str, add_arguments: ArgAdder, defaults: dict[str, Any] | None = None) -> Callable:
     def wrap(build: Callable) -> Callable:
-        TRAIN_RECIPES[name] = Recipe(name, help, add_arguments, build)
+        TRAIN_RECIPES[name] = Recipe(name, help, add_arguments, build, defaults)
         return build
 
     return wrap

@@ -215,12 +215,14 @@ def segmentation_task(
     return task
 
 
+# dense prediction on full images: small batches (CPU memory), more epochs than the classifier default
+SEG_DEFAULTS = {"batch_size": 8, "epochs": 30}
 train_recipe("segnet", help="SegNet / SegNet-Basic semantic segmentation (max-unpooling decoder)",
-             add_arguments=add_segnet_arguments)(build_segmentation)  # fmt: skip
+             add_arguments=add_segnet_arguments, defaults=SEG_DEFAULTS)(build_segmentation)  # fmt: skip
 train_recipe("fcn", help="FCN-32s/16s/8s semantic segmentation (skip fusion by addition)",
-             add_arguments=add_fcn_arguments)(build_segmentation)  # fmt: skip
+             add_arguments=add_fcn_arguments, defaults=SEG_DEFAULTS)(build_segmentation)  # fmt: skip
 train_recipe("unet", help="U-Net segmentation with selectable skip levels and upsampling",
-             add_arguments=add_unet_arguments)(build_segmentation)  # fmt: skip
+             add_arguments=add_unet_arguments, defaults=SEG_DEFAULTS)(build_segmentation)  # fmt: skip
 
 
 # -- evaluate ------------------------------------------------------------------------------------------------
@@ -228,6 +230,9 @@ train_recipe("unet", help="U-Net segmentation with selectable skip levels and up
 def _evaluate_flags(p: argparse.ArgumentParser) -> None:
     add_seg_data_options(p)
     add_option_once(p, "--figure-count", type=int, default=4, help="examples in the prediction figure")
+    add_option_once(
+        p, "--all-pairs", action="store_true", help="evaluate every pair of --data (all splits), e.g. a labelled folder"
+    )
 
 
 def evaluation_data(task: SegmentationTask, args: argparse.Namespace, split: str):
@@ -241,7 +246,13 @@ def evaluation_data(task: SegmentationTask, args: argparse.Namespace, split: str
     ns.seed = saved.get("seed", 0)
     ns.val_fraction = saved.get("val_fraction")
     splits = open_seg_data(ns, train=False, normalize=False)
-    ds = splits.split(split)
+    if getattr(args, "all_pairs", False):
+        parts = [d for d in (splits.train, splits.val, splits.test) if d is not None]
+        ds = parts[0]
+        for extra in parts[1:]:  # one data set holding every pair, so normalisation and metadata stay as one
+            ds.pairs, ds.images, ds.masks = ds.pairs + extra.pairs, ds.images + extra.images, ds.masks + extra.masks
+    else:
+        ds = splits.split(split)
     norm = task.metadata.get("normalization")
     if norm is not None:
         ds.set_normalization(norm["mean"], norm["std"])
@@ -301,13 +312,14 @@ def metrics_markdown(result: dict[str, Any], title: str) -> str:
 def evaluate_segmentation(task: SegmentationTask, args: argparse.Namespace) -> dict[str, Any]:
     ds = evaluation_data(task, args, args.split)
     result = evaluate_dataset(task, ds, min(args.batch_size, 16))
-    result |= {"checkpoint": str(args.checkpoint), "data": args.data, "split": args.split}
+    split = "all" if getattr(args, "all_pairs", False) else args.split
+    result |= {"checkpoint": str(args.checkpoint), "data": args.data, "split": split}
     out = Path(args.out)
     write_json(out / "metrics.json", result)
-    md = metrics_markdown(result, f"{args.checkpoint} on {args.data} ({args.split}, {len(ds)} images)")
+    md = metrics_markdown(result, f"{args.checkpoint} on {args.data} ({split}, {len(ds)} images)")
     (out / "metrics.md").write_text(md)
     if args.figure_count > 0:
-        prediction_figure(task, ds, out / f"predictions_{args.split}.png", args.figure_count)
+        prediction_figure(task, ds, out / f"predictions_{split}.png", args.figure_count)
     print(md)
     return result
 
