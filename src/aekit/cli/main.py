@@ -34,7 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
         p = recipes.add_parser(recipe.name, help=recipe.help, description=recipe.help)
         recipe.add_arguments(p)
         common.add_train_arguments(p)
-        p.set_defaults(_run=run_train, **(recipe.defaults or {}))
+        p.set_defaults(_run=run_train)
 
     evaluate = sub.add_parser("evaluate", help="metrics of a trained model on a data split")
     evaluate.add_argument("checkpoint", type=Path, help="best.ckpt / last.ckpt of a run")

@@ -49,7 +49,12 @@ def add_seg_data_options(p: argparse.ArgumentParser) -> None:
     add_option_once(p, "--image-size", default=None, help="resize images and masks to N or H,W")
 
 
+# dense prediction on full images: small batches (CPU memory), more epochs than the shared default
+SEG_TRAIN_DEFAULTS = {"batch_size": 8, "epochs": 30}
+
+
 def add_seg_train_arguments(p: argparse.ArgumentParser, archs: list[str], default_arch: str, upsample: str) -> None:
+    p.set_defaults(**SEG_TRAIN_DEFAULTS)  # the shared training flags (added next) keep these defaults
     g = p.add_argument_group("data")
     g.add_argument("--data", required=True, help=DATA_HELP)
     add_seg_data_options(g)  # type: ignore[arg-type]
@@ -215,14 +220,12 @@ def segmentation_task(
     return task
 
 
-# dense prediction on full images: small batches (CPU memory), more epochs than the classifier default
-SEG_DEFAULTS = {"batch_size": 8, "epochs": 30}
 train_recipe("segnet", help="SegNet / SegNet-Basic semantic segmentation (max-unpooling decoder)",
-             add_arguments=add_segnet_arguments, defaults=SEG_DEFAULTS)(build_segmentation)  # fmt: skip
+             add_arguments=add_segnet_arguments)(build_segmentation)  # fmt: skip
 train_recipe("fcn", help="FCN-32s/16s/8s semantic segmentation (skip fusion by addition)",
-             add_arguments=add_fcn_arguments, defaults=SEG_DEFAULTS)(build_segmentation)  # fmt: skip
+             add_arguments=add_fcn_arguments)(build_segmentation)  # fmt: skip
 train_recipe("unet", help="U-Net segmentation with selectable skip levels and upsampling",
-             add_arguments=add_unet_arguments, defaults=SEG_DEFAULTS)(build_segmentation)  # fmt: skip
+             add_arguments=add_unet_arguments)(build_segmentation)  # fmt: skip
 
 
 # -- evaluate ------------------------------------------------------------------------------------------------
