@@ -358,3 +358,15 @@ def test_cli_reports_bad_data_in_one_line(tmp_path: Path, capsys: pytest.Capture
     (masks / "s001.png").unlink()
     rc = main(["train", "unet", "--data", f"pairs:{imgs},{masks}", "--out", str(tmp_path / "r")])
     assert rc == 2 and "s001.png" in capsys.readouterr().err
+
+
+def test_upsampling_study_refuses_unknown_task_and_mode(tmp_path: Path) -> None:
+    from argparse import Namespace
+
+    from aekit.experiments.upsampling import STUDY_TASKS, run_upsampling_study
+
+    assert "segmentation" in STUDY_TASKS
+    with pytest.raises(ValueError, match="no upsampling study for task 'sr'.*segmentation"):
+        run_upsampling_study("sr", ["nearest"], tmp_path, TrainConfig(), Namespace())
+    with pytest.raises(ValueError, match="unknown upsample mode 'cubic'"):
+        run_upsampling_study("segmentation", ["cubic"], tmp_path, TrainConfig(), Namespace())
