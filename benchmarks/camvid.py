@@ -16,6 +16,7 @@ The last line printed is JSON: ``{model: {global_acc, class_acc, miou, train_min
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import os
 import sys
@@ -46,6 +47,20 @@ CONFIGS: dict[str, list[str]] = {
     "segnet_basic_bilinear": ["segnet", "--arch", "segnet_basic", "--upsample", "bilinear"],
     "fcn_basic": ["fcn", "--arch", "fcn8s", "--encoder", "basic", "--widths", "64,64,64,64,64"],
     "unet_small": ["unet", "--widths", "32,64,128,256", "--blocks", "2", "--upsample", "bilinear"],
+    # SegNet-Basic's depth and width, 3x3 convs, encoder maps added into the decoder, max-unpooling
+    "unet64_add": [
+        "unet",
+        "--widths",
+        "64,64,64,64,64",
+        "--kernel-size",
+        "3",
+        "--blocks",
+        "1",
+        "--skip-mode",
+        "add",
+        "--upsample",
+        "max_unpool",
+    ],  # fmt: skip
     "segnet": ["segnet", "--arch", "segnet"],
 }
 
@@ -66,6 +81,12 @@ def seconds_per_image(task: torch.nn.Module, batch: dict, precision: str, channe
         if i:
             times.append(time.perf_counter() - t0)
     return min(times) / x.shape[0]
+
+
+def validated_epochs(run_dir: Path) -> int:
+    """Epochs that finished with a validation pass (a time-limit stop can cut the planned schedule short)."""
+    with open(run_dir / "metrics.csv", newline="") as f:
+        return sum(1 for row in csv.DictReader(f) if row.get("val/miou"))
 
 
 def split_dataset(spec: str, like: SegmentationDataset, norm: dict | None) -> SegmentationDataset:
@@ -105,7 +126,8 @@ def main() -> None:
         n_train, n_val = len(splits.train), len(splits.val)
         first = next(iter(torch.utils.data.DataLoader(splits.train, batch_size=a.batch_size)))
         s_img = seconds_per_image(task, first, a.precision, True)
-        epoch_s = s_img * n_train * 1.1 + s_img / 3 * n_val + 3  # + validation forward passes + overhead
+        # a fit step measured ~2x the bare timing here (optimizer, logging, load from other jobs)
+        epoch_s = 2 * s_img * n_train + s_img / 3 * n_val + 3  # + validation forward passes + overhead
         epochs = int(max(1, min(a.max_epochs, a.minutes * 60 / epoch_s)))
         print(f"{name}: {s_img:.3f} s/train image -> {epochs} epochs in {a.minutes} min", flush=True)
         L.seed_everything(a.seed, verbose=False)
@@ -120,7 +142,12 @@ def main() -> None:
         r = evaluate_dataset(best, splits.val, 8)
         prediction_figure(best, splits.val, a.out / name / "predictions_val.png", 4)
         row = {k: round(100 * r[k], 2) for k in ("global_acc", "class_acc", "miou")}
-        row |= {"train_minutes": round(minutes, 1), "epochs": epochs, "train_images": n_train, "val_images": n_val}
+        row |= {
+            "train_minutes": round(minutes, 1),
+            "epochs_planned": epochs,
+            "epochs_done": validated_epochs(a.out / name),
+        }
+        row |= {"train_images": n_train, "val_images": n_val}
         row["per_class_iou"] = {k: None if v is None else round(100 * v, 1) for k, v in r["per_class_iou"].items()}
         if a.eval_dir:
             ds = split_dataset(a.eval_dir, splits.val, best.metadata.get("normalization"))

@@ -26,7 +26,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from camvid import seconds_per_image  # noqa: E402
+from camvid import seconds_per_image, validated_epochs  # noqa: E402
 
 from aekit.cli.main import build_parser  # noqa: E402
 from aekit.cli.segmentation import build_segmentation, evaluate_dataset, prediction_figure  # noqa: E402
@@ -59,7 +59,7 @@ def main() -> None:
     first = next(iter(torch.utils.data.DataLoader(dm.splits.train, batch_size=a.batch_size)))
     s_img = seconds_per_image(task, first, a.precision, True)
     n_val_px = len(dm.splits.val) * 512 * 512 / a.crop**2
-    epoch_s = s_img * len(dm.splits.train) * 1.1 + s_img / 3 * n_val_px + 3
+    epoch_s = 2 * s_img * len(dm.splits.train) + s_img / 3 * n_val_px + 3  # see camvid.py
     epochs = int(max(1, a.minutes * 60 / epoch_s))
     print(f"{s_img:.3f} s per {a.crop}px crop -> {epochs} epochs of {len(dm.splits.train)} crops", flush=True)
     L.seed_everything(0, verbose=False)
@@ -85,7 +85,8 @@ def main() -> None:
             "membrane_iou": round(r["per_class_iou"]["membrane"], 4),
             "miou": round(r["miou"], 4),
             "train_minutes": round(minutes, 1),
-            "epochs": epochs,
+            "epochs_planned": epochs,
+            "epochs_done": validated_epochs(a.out),
             "params": sum(p.numel() for p in best.model.parameters()),
         },
         "all_interior_reference": {"pixel_error": round(1 - interior, 4), "foreground_iou": round(interior, 4)},

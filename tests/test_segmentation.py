@@ -330,6 +330,10 @@ def test_cli_train_evaluate_predict_and_study(tmp_path: Path, capsys: pytest.Cap
     metrics = json.loads((run / "metrics.json").read_text())
     assert {"global_acc", "class_acc", "miou", "per_class_iou"} <= set(metrics)
     assert (run / "predictions_val.png").is_file()
+    every = tmp_path / "every"
+    assert main(["evaluate", str(run / "best.ckpt"), "--data", f"pairs:{imgs},{masks}", "--all-pairs",
+                 "--out", str(every)]) == 0  # fmt: skip
+    assert json.loads((every / "metrics.json").read_text())["images"] == 12
     assert main(["predict", str(run / "best.ckpt"), "--input", str(imgs), "--output", str(tmp_path / "pred")]) == 0
     label = np.asarray(Image.open(tmp_path / "pred" / "s000.png"))
     assert label.shape == (24, 28) and label.max() < 3
@@ -354,3 +358,15 @@ def test_cli_reports_bad_data_in_one_line(tmp_path: Path, capsys: pytest.Capture
     (masks / "s001.png").unlink()
     rc = main(["train", "unet", "--data", f"pairs:{imgs},{masks}", "--out", str(tmp_path / "r")])
     assert rc == 2 and "s001.png" in capsys.readouterr().err
+
+
+def test_upsampling_study_refuses_unknown_task_and_mode(tmp_path: Path) -> None:
+    from argparse import Namespace
+
+    from aekit.experiments.upsampling import STUDY_TASKS, run_upsampling_study
+
+    assert "segmentation" in STUDY_TASKS
+    with pytest.raises(ValueError, match="no upsampling study for task 'sr'.*segmentation"):
+        run_upsampling_study("sr", ["nearest"], tmp_path, TrainConfig(), Namespace())
+    with pytest.raises(ValueError, match="unknown upsample mode 'cubic'"):
+        run_upsampling_study("segmentation", ["cubic"], tmp_path, TrainConfig(), Namespace())

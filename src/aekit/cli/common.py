@@ -113,13 +113,16 @@ def add_option_once(parser: argparse.ArgumentParser, *flags: str, **kwargs: Any)
 def add_train_arguments(p: argparse.ArgumentParser) -> None:
     """Flags every ``aekit train`` recipe takes (engine, run directory, reproducibility)."""
     d = TrainConfig()
+    # a recipe's add_arguments runs first and may set its own defaults (p.set_defaults(batch_size=8)); keep them
+    epochs = p.get_default("epochs") or d.epochs
+    batch_size = p.get_default("batch_size") or d.batch_size
     g = p.add_argument_group("training")
     g.add_argument("--out", type=Path, default=None, help="run directory (default runs/<recipe>)")
     g.add_argument(
         "--config", type=Path, default=None, help="config.yaml of an earlier run: its values become defaults"
     )
-    g.add_argument("--epochs", type=int, default=d.epochs)
-    g.add_argument("--batch-size", type=int, default=d.batch_size)
+    g.add_argument("--epochs", type=int, default=epochs)
+    g.add_argument("--batch-size", type=int, default=batch_size)
     g.add_argument("--lr", type=float, default=None, help="learning rate (peak of the one-cycle schedule)")
     g.add_argument("--weight-decay", type=float, default=0.0)
     g.add_argument("--optimizer", default="adamw", choices=["adamw", "adam", "sgd"])

@@ -49,7 +49,12 @@ def add_seg_data_options(p: argparse.ArgumentParser) -> None:
     add_option_once(p, "--image-size", default=None, help="resize images and masks to N or H,W")
 
 
+# dense prediction on full images: small batches (CPU memory), more epochs than the shared default
+SEG_TRAIN_DEFAULTS = {"batch_size": 8, "epochs": 30}
+
+
 def add_seg_train_arguments(p: argparse.ArgumentParser, archs: list[str], default_arch: str, upsample: str) -> None:
+    p.set_defaults(**SEG_TRAIN_DEFAULTS)  # the shared training flags (added next) keep these defaults
     g = p.add_argument_group("data")
     g.add_argument("--data", required=True, help=DATA_HELP)
     add_seg_data_options(g)  # type: ignore[arg-type]
@@ -228,6 +233,9 @@ train_recipe("unet", help="U-Net segmentation with selectable skip levels and up
 def _evaluate_flags(p: argparse.ArgumentParser) -> None:
     add_seg_data_options(p)
     add_option_once(p, "--figure-count", type=int, default=4, help="examples in the prediction figure")
+    add_option_once(
+        p, "--all-pairs", action="store_true", help="evaluate every pair of --data (all splits), e.g. a labelled folder"
+    )
 
 
 def evaluation_data(task: SegmentationTask, args: argparse.Namespace, split: str):
@@ -241,7 +249,13 @@ def evaluation_data(task: SegmentationTask, args: argparse.Namespace, split: str
     ns.seed = saved.get("seed", 0)
     ns.val_fraction = saved.get("val_fraction")
     splits = open_seg_data(ns, train=False, normalize=False)
-    ds = splits.split(split)
+    if getattr(args, "all_pairs", False):
+        parts = [d for d in (splits.train, splits.val, splits.test) if d is not None]
+        ds = parts[0]
+        for extra in parts[1:]:  # one data set holding every pair, so normalisation and metadata stay as one
+            ds.pairs, ds.images, ds.masks = ds.pairs + extra.pairs, ds.images + extra.images, ds.masks + extra.masks
+    else:
+        ds = splits.split(split)
     norm = task.metadata.get("normalization")
     if norm is not None:
         ds.set_normalization(norm["mean"], norm["std"])
@@ -301,13 +315,14 @@ def metrics_markdown(result: dict[str, Any], title: str) -> str:
 def evaluate_segmentation(task: SegmentationTask, args: argparse.Namespace) -> dict[str, Any]:
     ds = evaluation_data(task, args, args.split)
     result = evaluate_dataset(task, ds, min(args.batch_size, 16))
-    result |= {"checkpoint": str(args.checkpoint), "data": args.data, "split": args.split}
+    split = "all" if getattr(args, "all_pairs", False) else args.split
+    result |= {"checkpoint": str(args.checkpoint), "data": args.data, "split": split}
     out = Path(args.out)
     write_json(out / "metrics.json", result)
-    md = metrics_markdown(result, f"{args.checkpoint} on {args.data} ({args.split}, {len(ds)} images)")
+    md = metrics_markdown(result, f"{args.checkpoint} on {args.data} ({split}, {len(ds)} images)")
     (out / "metrics.md").write_text(md)
     if args.figure_count > 0:
-        prediction_figure(task, ds, out / f"predictions_{args.split}.png", args.figure_count)
+        prediction_figure(task, ds, out / f"predictions_{split}.png", args.figure_count)
     print(md)
     return result
 

@@ -168,7 +168,7 @@ class SegmentationDataset(Dataset):
                     f"{mask.shape[1]}x{mask.shape[0]} (W x H); they must match (or pass --image-size to resize both)"
                 )
             modes.setdefault(img.shape[2], img_path)
-            self.images.append(img)
+            self.images.append(np.array(img))  # a writable copy (PIL's buffer is read-only)
             self.masks.append(mask.astype(np.uint8) if mask.max(initial=0) < 256 and mask.min(initial=0) >= 0 else mask)
         if len(modes) > 1:
             raise DataError(f"images mix {sorted(modes)} channels (e.g. {list(modes.values())[:2]}); pass --channels")
