@@ -516,6 +516,7 @@ def plot_accuracy(summary: dict[str, Any], path: Path, title: str) -> Path:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     fig, ax = plt.subplots(figsize=(6, 4))
     for m, by_k in summary.items():
@@ -529,6 +530,10 @@ def plot_accuracy(summary: dict[str, Any], path: Path, title: str) -> Path:
             label=m,
         )
     ax.set_xscale("log")
+    ks_all = sorted({k for by_k in summary.values() for k in by_k})
+    ax.set_xticks(ks_all)
+    ax.xaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
+    ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
     ax.set_xlabel("labels per class")
     ax.set_ylabel("test accuracy")
     ax.set_title(title[:60], fontsize=9)
