@@ -1,1 +1,1 @@
-"""Multi-run flows (each module one experiment: label efficiency, ...)."""
+"""Multi-run flows built on the library: PCA comparison, label efficiency, upsampling study."""
