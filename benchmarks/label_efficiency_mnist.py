@@ -37,15 +37,18 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--variants", default="ae", help=f"comma list of {', '.join(VARIANTS)}")
     p.add_argument("--latent-dim", type=int, default=64)
     p.add_argument("--widths", default="16,32,64")
-    p.add_argument("--minutes", type=float, default=8.0, help="pre-training time budget per variant")
-    p.add_argument("--pretrain-epochs", type=int, default=5)
-    p.add_argument("--steps", type=int, default=300, help="fine-tuning steps per stage (scratch: twice this)")
-    p.add_argument("--mode", default="probe+full")
+    p.add_argument("--minutes", type=float, default=10.0, help="pre-training time budget per variant")
+    p.add_argument("--pretrain-epochs", type=int, default=3)
+    p.add_argument("--steps", type=int, default=600, help="fine-tuning steps per stage (scratch: the sum of stages)")
+    p.add_argument("--mode", default="full", help="probe, full or probe+full")
+    p.add_argument("--encoder-lr-scale", type=float, default=1.0)
+    p.add_argument("--encoder-bn", default="train", help="frozen or train")
+    p.add_argument("--no-augment", action="store_true")
     p.add_argument("--out", type=Path, default=Path("runs/bench_label_efficiency"))
     args = p.parse_args(argv)
 
     from aekit.engine import set_threads
-    from aekit.experiments.label_efficiency import METHODS, ExperimentConfig, FinetuneConfig, run_label_efficiency
+    from aekit.experiments.label_efficiency import ExperimentConfig, FinetuneConfig, run_label_efficiency
 
     set_threads()
     if not args.data.is_dir():
@@ -61,7 +64,8 @@ def main(argv: list[str] | None = None) -> dict:
     t0 = time.time()
     combined: dict[str, dict] = {}
     for i, variant in enumerate(variants):
-        methods = list(METHODS) if i == 0 else ["ae_finetune", "ae_probe", "knn_z"]  # baselines once
+        ae_methods = ["ae_finetune", "ae_probe"] if args.mode == "probe+full" else ["ae_finetune"]
+        methods = [*ae_methods, "scratch", "pca_logreg", "knn_z"] if i == 0 else [*ae_methods, "knn_z"]
         cfg = ExperimentConfig(
             data=f"mnist:{args.data}",
             out=args.out / variant,
@@ -72,7 +76,13 @@ def main(argv: list[str] | None = None) -> dict:
             ae_kwargs={"latent_dim": args.latent_dim, "widths": [int(w) for w in args.widths.split(",")]},
             pretrain_epochs=args.pretrain_epochs,
             pretrain_minutes=args.minutes,
-            finetune=FinetuneConfig(mode=args.mode, steps=args.steps),
+            finetune=FinetuneConfig(
+                mode=args.mode,
+                steps=args.steps,
+                encoder_lr_scale=args.encoder_lr_scale,
+                encoder_bn=args.encoder_bn,
+                augment=not args.no_augment,
+            ),
             **VARIANTS[variant],
         )
         summary = run_label_efficiency(cfg, log=lambda s: print(s, file=sys.stderr, flush=True))

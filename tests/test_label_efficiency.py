@@ -249,3 +249,23 @@ def test_classification_task_trains_on_a_datamodule(tmp_path: Path) -> None:
     task = ClassificationTask(model_kwargs={**AE_KW, "num_classes": 3}, lr=1e-2)
     fit(task, DataModule(splits, 16), tmp_path, TrainConfig(epochs=1, batch_size=16, progress=False))
     assert "val/acc" in (tmp_path / "metrics.csv").read_text()
+
+
+def test_reconstruction_as_auxiliary_loss_keeps_the_decoder(ae_run: Path, toy_npz: Path, tmp_path: Path) -> None:
+    le.quiet_lightning()
+    ae = aekit.load(ae_run)
+    clf = EncoderClassifier.from_autoencoder(ae, 3, reconstruct=True)
+    x = torch.rand(3, 1, 16, 16)
+    clf.eval()
+    assert torch.allclose(clf.decode(clf.encode(x)), ae(x), atol=1e-6)  # the decoder is the autoencoder's
+    splits = open_data(f"npy:{toy_npz}")
+    labeled = torch.utils.data.Subset(splits.train, [0, 1, 2])
+    unlabeled = le.ImagesOnly(splits.train)
+    cfg = le.FinetuneConfig(mode="full", steps=3, epochs=1, batch_size=8, recon_weight=1.0)
+    [(stage, task)] = le.finetune(labeled, tmp_path / "aux", cfg, 3, ae, seed=0, unlabeled=unlabeled)
+    assert stage == "full" and task.model.reconstruct and task.hparams.recon_weight == 1.0
+    log = (tmp_path / "aux" / "metrics.csv").read_text()
+    assert "train/recon" in log and "train/acc" in log
+    # mixed batches: half of the items are unlabeled (-1) and only feed the reconstruction
+    mixed = le.MixedDataset(labeled, unlabeled, 10, seed=0)
+    assert [int(mixed[i]["label"]) for i in range(4)][1::2] == [-1, -1]

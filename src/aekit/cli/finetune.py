@@ -68,6 +68,12 @@ def add_finetune_arguments(p: argparse.ArgumentParser) -> None:
     )
     g.add_argument("--dropout", type=float, default=d.dropout)
     g.add_argument("--label-smoothing", type=float, default=d.label_smoothing)
+    g.add_argument(
+        "--recon-weight",
+        type=float,
+        default=d.recon_weight,
+        help="reconstruction as an auxiliary loss on the unlabeled pool during full fine-tuning (e.g. 1.0)",
+    )
     g.add_argument("--accelerator", default="auto")
     g.add_argument("--precision", default="32")
 
@@ -90,6 +96,7 @@ def finetune_config(args: argparse.Namespace):  # -> FinetuneConfig
         encoder_bn=args.encoder_bn,
         dropout=args.dropout,
         label_smoothing=args.label_smoothing,
+        recon_weight=args.recon_weight,
         accelerator=args.accelerator,
         precision=str(args.precision),
     )
@@ -120,7 +127,7 @@ def run_finetune(args: argparse.Namespace) -> int:
     from aekit.data import open_data
     from aekit.data.sampling import dataset_labels, sample_per_class
     from aekit.engine import set_threads
-    from aekit.experiments.label_efficiency import finetune, quiet_lightning
+    from aekit.experiments.label_efficiency import ImagesOnly, finetune, quiet_lightning
     from aekit.io import load
     from aekit.tasks.classification import classification_scores, predict_proba
 
@@ -142,6 +149,7 @@ def run_finetune(args: argparse.Namespace) -> int:
         seed=args.seed,
         metadata=meta,
         progress=args.progress,
+        unlabeled=ImagesOnly(pool) if args.recon_weight > 0 else None,
     )
     test = splits.split("test")
     rows = []
@@ -161,12 +169,16 @@ def run_finetune(args: argparse.Namespace) -> int:
 
 
 def _le_args(p: argparse.ArgumentParser) -> None:
-    from aekit.experiments.label_efficiency import METHODS
+    from aekit.experiments.label_efficiency import DEFAULT_METHODS, METHODS
 
     p.add_argument("--data", required=True, help=DATA_HELP)
     p.add_argument("--labels-per-class", type=int_list, default=[1, 10, 100], help="comma list, e.g. 1,10,100")
     p.add_argument("--seeds", default="3", help="N (seeds 0..N-1) or a comma list such as 0,1,2")
-    p.add_argument("--methods", default=",".join(METHODS), help=f"comma list of {', '.join(METHODS)}")
+    p.add_argument(
+        "--methods",
+        default=",".join(DEFAULT_METHODS),
+        help=f"comma list of {', '.join(METHODS)} (ae_aux: full fine-tuning + reconstruction of the unlabeled pool)",
+    )
     p.add_argument("--out", type=Path, default=Path("runs/label_efficiency"))
     p.add_argument("--progress", action="store_true", help="progress bars of every training run")
     add_labeled_data_arguments(p)
@@ -185,6 +197,9 @@ def _le_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--mask-ratio", type=float, default=0.0, help="masked AE: fraction of input pixels zeroed")
     g.add_argument("--pretrain-seed", type=int, default=0)
     g.add_argument("--knn-k", type=int, default=5)
+    g.add_argument(
+        "--aux-weight", type=float, default=10.0, help="ae_aux: weight of the (per-pixel mean) reconstruction loss"
+    )
     add_finetune_arguments(p)
 
 
@@ -226,6 +241,7 @@ def run_label_efficiency_cli(args: argparse.Namespace) -> int:
         mask_ratio=args.mask_ratio,
         pretrain_seed=args.pretrain_seed,
         knn_k=args.knn_k,
+        aux_weight=args.aux_weight,
         finetune=finetune_config(args),
         accelerator=args.accelerator,
         progress=args.progress,

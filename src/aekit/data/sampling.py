@@ -68,3 +68,31 @@ class RepeatDataset(Dataset):
 
     def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
         return self.dataset[i % self.n]
+
+
+class MixedDataset(Dataset):
+    """Alternates labeled items and unlabeled ones (``label`` = -1), so every shuffled batch is about half
+    labeled, half unlabeled: for training with reconstruction as an auxiliary loss on the unlabeled pool.
+
+    ``length`` items; the unlabeled images come from a seeded permutation of ``unlabeled``.
+    """
+
+    def __init__(self, labeled: Dataset, unlabeled: Dataset, length: int, seed: int = 0) -> None:
+        self.labeled = labeled
+        self.unlabeled = unlabeled
+        self.n_l = len(labeled)  # type: ignore[arg-type]
+        self.n_u = len(unlabeled)  # type: ignore[arg-type]
+        if self.n_l == 0 or self.n_u == 0:
+            raise DataError("mixed training needs labeled and unlabeled images")
+        self.length = max(int(length), 2 * self.n_l)
+        self.perm = np.random.default_rng(seed).permutation(self.n_u)
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
+        if i % 2 == 0:
+            item = self.labeled[(i // 2) % self.n_l]
+            return {"image": item["image"], "label": item["label"]}
+        item = self.unlabeled[int(self.perm[(i // 2) % self.n_u])]
+        return {"image": item["image"], "label": torch.tensor(-1, dtype=torch.long)}

@@ -28,7 +28,7 @@ import math
 import time
 import warnings
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +40,7 @@ from torch.utils.data import ConcatDataset, DataLoader, Dataset, Subset
 
 from aekit.data import DataModule, DataSplits, open_data
 from aekit.data.base import DataError
-from aekit.data.sampling import RepeatDataset, dataset_labels, sample_per_class
+from aekit.data.sampling import MixedDataset, RepeatDataset, dataset_labels, sample_per_class
 from aekit.engine import TrainConfig, fit
 from aekit.io import atomic_write_bytes, load
 from aekit.models.classifier import classifier_kwargs_from
@@ -48,7 +48,8 @@ from aekit.tasks.classification import ClassificationTask, classification_scores
 from aekit.tasks.reconstruction import ReconstructionTask
 
 AE_METHODS = ("ae_finetune", "ae_probe")
-METHODS = ("ae_finetune", "ae_probe", "scratch", "pca_logreg", "knn_z")
+METHODS = ("ae_finetune", "ae_probe", "scratch", "pca_logreg", "knn_z", "ae_aux")
+DEFAULT_METHODS = METHODS[:5]  # ae_aux (semi-supervised, ~2x the cost per step) on request
 FINETUNE_MODES = ("probe", "full", "probe+full")
 CELLS_NAME = "cells.json"
 
@@ -61,6 +62,9 @@ class FinetuneConfig:
     ``lr * encoder_lr_scale``) or ``probe+full`` (the two in sequence: a good head first, so full
     fine-tuning does not start by pushing random-head gradients into the pre-trained encoder).
     ``steps`` optimiser steps per stage (the scratch baseline gets the total of all stages).
+    ``recon_weight > 0`` (with an unlabeled pool given to :func:`finetune`): the full stage keeps the
+    autoencoder's decoder and adds ``recon_weight *`` reconstruction loss on batches that are half labeled,
+    half unlabeled (reconstruction as an auxiliary loss, i.e. semi-supervised fine-tuning).
     """
 
     mode: str = "probe+full"
@@ -77,6 +81,7 @@ class FinetuneConfig:
     encoder_bn: str = "frozen"
     dropout: float = 0.0
     label_smoothing: float = 0.0
+    recon_weight: float = 0.0
     scheduler: str = "onecycle"
     accelerator: str = "auto"
     precision: str = "32"
@@ -115,6 +120,7 @@ def finetune(
     metadata: dict[str, Any] | None = None,
     progress: bool = False,
     on_stage: Callable[[str, ClassificationTask], None] | None = None,
+    unlabeled: Dataset | None = None,
 ) -> list[tuple[str, ClassificationTask]]:
     """Train a classifier on ``labeled`` through the engine; returns ``[(stage, trained task), ...]``.
 
@@ -136,8 +142,10 @@ def finetune(
     done: list[tuple[str, ClassificationTask]] = []
     for i, stage in enumerate(stages):
         L.seed_everything(seed * 100 + i, workers=True, verbose=False)
+        aux = cfg.recon_weight > 0 and stage == "full" and unlabeled is not None and pretrained is not None
         kwargs = {
-            **model_kwargs,
+            **(classifier_kwargs_from(pretrained, reconstruct=True) if aux else model_kwargs),
+            "reconstruct": aux,
             "num_classes": num_classes,
             "head": cfg.head,
             "dropout": cfg.dropout,
@@ -156,15 +164,19 @@ def finetune(
             augment=cfg.augment,
             max_shift=cfg.max_shift,
             max_rotation=cfg.max_rotation,
+            recon_weight=cfg.recon_weight if aux else 0.0,
             metadata={**(metadata or {}), "stage": stage, "pretrained": pretrained is not None},
         )
+        if pretrained is not None:
+            task.model.load_pretrained(pretrained)  # encoder (+ decoder when aux)
         if state is not None:
-            task.model.load_state_dict(state)
-        elif pretrained is not None:
-            task.model.load_pretrained(pretrained)
+            task.model.load_state_dict(state, strict=not aux)  # the earlier stage's encoder and head
         epochs = max(1, min(cfg.epochs, steps))
         per_epoch = math.ceil(steps / epochs)
-        train = RepeatDataset(labeled, per_epoch * cfg.batch_size)
+        if aux:
+            train = MixedDataset(labeled, unlabeled, per_epoch * cfg.batch_size, seed)
+        else:
+            train = RepeatDataset(labeled, per_epoch * cfg.batch_size)
         dm = DataModule(DataSplits(train, None, None, {}), cfg.batch_size, 0, seed * 100 + i)
         tcfg = TrainConfig(
             epochs=epochs,
@@ -212,7 +224,7 @@ class ExperimentConfig:
     data_options: dict[str, Any] = field(default_factory=dict)
     labels_per_class: list[int] = field(default_factory=lambda: [1, 10, 100])
     seeds: list[int] = field(default_factory=lambda: [0, 1, 2])
-    methods: list[str] = field(default_factory=lambda: list(METHODS))
+    methods: list[str] = field(default_factory=lambda: list(DEFAULT_METHODS))
     ae_kwargs: dict[str, Any] = field(default_factory=lambda: {"latent_dim": 64})
     pretrained: str | None = None
     pretrain_epochs: int = 10
@@ -225,6 +237,7 @@ class ExperimentConfig:
     pretrain_seed: int = 0
     pca_components: int | None = None
     knn_k: int = 5
+    aux_weight: float = 10.0
     eval_batch_size: int = 512
     finetune: FinetuneConfig = field(default_factory=FinetuneConfig)
     accelerator: str = "auto"
@@ -237,6 +250,20 @@ class ExperimentConfig:
             d.pop(k)
         d["finetune"].pop("accelerator")
         return json.loads(json.dumps(d, default=str))
+
+
+def _changed_settings(old: dict[str, Any] | None, new: dict[str, Any], default: dict[str, Any]) -> list[str]:
+    """Names of settings that differ; a setting missing from an older results file counts as its default."""
+    if old is None:
+        return []
+    changed = []
+    for k, v in new.items():
+        before = old.get(k, default.get(k))
+        if isinstance(v, dict) and isinstance(before, dict) and isinstance(default.get(k), dict):
+            changed += [f"{k}.{c}" for c in _changed_settings(before, v, default[k])]
+        elif before != v:
+            changed.append(k)
+    return sorted(changed)
 
 
 def load_cells(path: Path) -> dict[str, Any]:
@@ -319,8 +346,8 @@ def run_label_efficiency(cfg: ExperimentConfig, log: Callable[[str], None] = pri
     cells_path = out / CELLS_NAME
     state = load_cells(cells_path)
     fp = cfg.fingerprint()
-    if state and state.get("config") != fp:
-        changed = sorted(k for k in fp if state.get("config", {}).get(k) != fp[k])
+    changed = _changed_settings(state.get("config"), fp, ExperimentConfig(data=cfg.data, out=out).fingerprint())
+    if state and changed:
         raise ValueError(
             f"{cells_path} holds results of different settings (changed: {', '.join(changed)}); "
             "use another --out, or delete that file to start again"
@@ -381,6 +408,15 @@ def run_label_efficiency(cfg: ExperimentConfig, log: Callable[[str], None] = pri
                     if method in pending:
                         probs, _ = predict_proba(task.model, test, cfg.eval_batch_size)
                         record(method, k, seed, len(idx), probs, time.time() - t0)
+            if "ae_aux" in pending:
+                t0 = time.time()
+                aux_cfg = replace(cfg.finetune, mode="full", recon_weight=cfg.aux_weight)
+                [(_, task)] = finetune(
+                    labeled, run_base / "ae_aux", aux_cfg, num_classes, ae, seed=seed, metadata=meta,
+                    unlabeled=ImagesOnly(pool),
+                )  # fmt: skip
+                probs, _ = predict_proba(task.model, test, cfg.eval_batch_size)
+                record("ae_aux", k, seed, len(idx), probs, time.time() - t0)
             if "scratch" in pending:
                 t0 = time.time()
                 [(_, task)] = finetune(
@@ -480,6 +516,7 @@ def plot_accuracy(summary: dict[str, Any], path: Path, title: str) -> Path:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     fig, ax = plt.subplots(figsize=(6, 4))
     for m, by_k in summary.items():
@@ -493,6 +530,10 @@ def plot_accuracy(summary: dict[str, Any], path: Path, title: str) -> Path:
             label=m,
         )
     ax.set_xscale("log")
+    ks_all = sorted({k for by_k in summary.values() for k in by_k})
+    ax.set_xticks(ks_all)
+    ax.xaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
+    ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
     ax.set_xlabel("labels per class")
     ax.set_ylabel("test accuracy")
     ax.set_title(title[:60], fontsize=9)

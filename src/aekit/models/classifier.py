@@ -35,6 +35,10 @@ ENCODER_KEYS = (
     "downsample",
 )
 ENCODER_PREFIXES = ("encoder.", "to_latent.")
+# with reconstruct=True the classifier keeps the decoder: autoencoder name -> classifier name
+DECODER_RENAMES = {"from_latent.": "from_latent.", "ups.": "ups.", "decoder_stages.": "decoder_stages.",
+                   "head.": "recon_head."}  # fmt: skip
+DECODER_KEYS = ("upsample", "output_activation")
 
 
 @register_model("encoder_classifier")
@@ -66,6 +70,9 @@ class EncoderClassifier(nn.Module):
         dropout: float = 0.0,
         freeze_encoder: bool = False,
         encoder_bn: str = "train",
+        reconstruct: bool = False,
+        upsample: str = "transposed",
+        output_activation: str = "sigmoid",
     ) -> None:
         super().__init__()
         if head not in HEADS:
@@ -93,6 +100,15 @@ class EncoderClassifier(nn.Module):
                 nn.Dropout(dropout),
                 nn.Linear(hidden, num_classes),
             )
+        self.reconstruct = bool(reconstruct)
+        if reconstruct:  # keep a decoder for reconstruction as an auxiliary loss (built as the autoencoder builds it)
+            from aekit.models.autoencoder import ConvAutoencoder
+
+            ae = ConvAutoencoder(in_channels, image_size, latent_dim, widths, blocks_per_stage, kernel_size, norm, act,
+                                 downsample, upsample, output_activation)  # fmt: skip
+            self.bottom_shape = ae.bottom_shape
+            self.from_latent, self.ups, self.decoder_stages = ae.from_latent, ae.ups, ae.decoder_stages
+            self.recon_head, self.output_activation = ae.head, ae.output_activation
         self.freeze_encoder = False
         self.set_encoder_frozen(freeze_encoder)
 
@@ -102,8 +118,8 @@ class EncoderClassifier(nn.Module):
 
     @staticmethod
     def is_encoder_parameter(name: str) -> bool:
-        """True for ``encoder.*`` and ``to_latent.*`` (the part that comes from the autoencoder)."""
-        return name.startswith(ENCODER_PREFIXES)
+        """True for the parts that come from the autoencoder: ``encoder``, ``to_latent`` (and the decoder, if kept)."""
+        return name.startswith((*ENCODER_PREFIXES, *DECODER_RENAMES.values()))
 
     def set_encoder_frozen(self, frozen: bool) -> None:
         """Freeze (linear probe) or unfreeze (full fine-tuning) the encoder and ``to_latent``."""
@@ -129,8 +145,16 @@ class EncoderClassifier(nn.Module):
         from aekit.io import load
 
         model = source if isinstance(source, nn.Module) else load(source)
+        prefixes = (*ENCODER_PREFIXES, *DECODER_RENAMES.values()) if self.reconstruct else ENCODER_PREFIXES
         state = {k: v for k, v in model.state_dict().items() if k.startswith(ENCODER_PREFIXES)}
-        own = {k: v for k, v in self.state_dict().items() if k.startswith(ENCODER_PREFIXES)}
+        if self.reconstruct and not isinstance(model, EncoderClassifier):
+            for k, v in model.state_dict().items():
+                for old, new in DECODER_RENAMES.items():
+                    if k.startswith(old):
+                        state[new + k[len(old) :]] = v
+        elif self.reconstruct:
+            state.update({k: v for k, v in model.state_dict().items() if k.startswith(tuple(DECODER_RENAMES.values()))})
+        own = {k: v for k, v in self.state_dict().items() if k.startswith(prefixes)}
         missing, extra = sorted(set(own) - set(state)), sorted(set(state) - set(own))
         wrong = [k for k in own if k in state and own[k].shape != state[k].shape]
         if missing or extra or wrong:
@@ -157,6 +181,7 @@ class EncoderClassifier(nn.Module):
         head: str = "linear",
         freeze_encoder: bool = False,
         encoder_bn: str = "frozen",
+        reconstruct: bool = False,
         **kwargs: Any,
     ) -> EncoderClassifier:
         """A classifier whose encoder + ``to_latent`` are the pre-trained autoencoder's (the decoder is dropped).
@@ -167,7 +192,7 @@ class EncoderClassifier(nn.Module):
         from aekit.io import load
 
         model = source if isinstance(source, nn.Module) else load(source)
-        kw = classifier_kwargs_from(model)
+        kw = classifier_kwargs_from(model, reconstruct)
         clf = create_model(
             "encoder_classifier",
             **kw,
@@ -175,6 +200,7 @@ class EncoderClassifier(nn.Module):
             head=head,
             freeze_encoder=freeze_encoder,
             encoder_bn=encoder_bn,
+            reconstruct=reconstruct,
             **kwargs,
         )
         clf.load_pretrained(model)
@@ -191,11 +217,21 @@ class EncoderClassifier(nn.Module):
         x = pad_to_multiple(x, self.encoder.reduction)
         return self.to_latent(self.encoder(x).features[-1].flatten(1))
 
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """Codes -> reconstructions, as the autoencoder decodes (only with ``reconstruct=True``)."""
+        if not self.reconstruct:
+            raise RuntimeError("this classifier has no decoder; build it with reconstruct=True")
+        x = self.from_latent(z).view(z.shape[0], *self.bottom_shape)
+        for up, stage in zip(self.ups, self.decoder_stages):
+            x = stage(up(x))
+        return self.output_activation(self.recon_head(x)[..., : self.image_size[0], : self.image_size[1]])
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.encode(x))
 
 
-def classifier_kwargs_from(model: nn.Module) -> dict[str, Any]:
-    """The encoder-shaping arguments of a registry-built autoencoder (or classifier)."""
-    cfg = model_config(model)
-    return {k: v for k, v in cfg["kwargs"].items() if k in ENCODER_KEYS}
+def classifier_kwargs_from(model: nn.Module, reconstruct: bool = False) -> dict[str, Any]:
+    """The encoder-shaping arguments of a registry-built autoencoder (or classifier); with ``reconstruct``
+    also the decoder's."""
+    keys = (*ENCODER_KEYS, *DECODER_KEYS) if reconstruct else ENCODER_KEYS
+    return {k: v for k, v in model_config(model)["kwargs"].items() if k in keys}

@@ -16,6 +16,7 @@ from torchmetrics.functional.classification import (
 )
 
 from aekit.data.augment import random_affine
+from aekit.losses import reconstruction_loss
 from aekit.tasks.base import Task, register_task
 
 
@@ -28,6 +29,10 @@ class ClassificationTask(Task):
     parameters (``requires_grad=False``) are left out of the optimiser. ``augment`` applies random
     shifts/rotations (``max_shift`` as a fraction of the image, ``max_rotation`` in degrees) to training
     batches only.
+
+    ``recon_weight > 0`` (model built with ``reconstruct=True``) adds ``recon_weight * reconstruction loss``
+    of every training image: reconstruction as an auxiliary loss. Items with ``label == -1`` are unlabeled
+    (see :class:`aekit.data.sampling.MixedDataset`): they count only in the reconstruction term.
     """
 
     task_name = "classification"
@@ -46,12 +51,17 @@ class ClassificationTask(Task):
         max_shift: float = 0.1,
         max_rotation: float = 10.0,
         max_scale: float = 0.0,
+        recon_weight: float = 0.0,
+        recon_loss: str = "l2",
         metadata: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(model, model_kwargs, lr, weight_decay, optimizer, scheduler, metadata)
         self.save_hyperparameters()
         n = int(getattr(self.model, "num_classes", (model_kwargs or {}).get("num_classes", 10)))
         self.num_classes = n
+        if recon_weight > 0 and not getattr(self.model, "reconstruct", False):
+            raise ValueError("recon_weight > 0 needs a model with a decoder (encoder_classifier with reconstruct=True)")
+        self.recon_fn = reconstruction_loss(recon_loss)
         metrics = MetricCollection(
             {"acc": MulticlassAccuracy(n, average="micro"), "f1": MulticlassF1Score(n, average="macro")}
         )
@@ -77,14 +87,25 @@ class ClassificationTask(Task):
         x, y = batch["image"], batch["label"]
         if stage == "train" and self.hparams.augment:
             x = random_affine(x, self.hparams.max_rotation, self.hparams.max_shift, self.hparams.max_scale)
-        logits = self.model(x)
-        loss = F.cross_entropy(logits.float(), y, label_smoothing=self.hparams.label_smoothing)
+        z = self.model.encode(x)
+        logits = self.model.head(z)
+        labeled = y >= 0
+        if bool(labeled.all()):
+            loss = F.cross_entropy(logits.float(), y, label_smoothing=self.hparams.label_smoothing)
+        else:  # a mixed batch: the unlabeled items (label -1) only feed the reconstruction term
+            loss = F.cross_entropy(logits.float(), y, ignore_index=-1, label_smoothing=self.hparams.label_smoothing)
+            logits, y = logits[labeled], y[labeled]
+        if stage == "train" and self.hparams.recon_weight > 0:
+            recon = self.recon_fn(self.model.decode(z), x)
+            self.log("train/recon", recon, on_step=False, on_epoch=True, batch_size=x.shape[0])
+            loss = loss + self.hparams.recon_weight * recon
         self.log(
             f"{stage}/loss", loss, prog_bar=True, on_step=False, on_epoch=True, batch_size=x.shape[0], sync_dist=True
         )
-        metrics = {"train": self.train_metrics, "val": self.val_metrics, "test": self.test_metrics}[stage]
-        metrics.update(logits.detach(), y)
-        self.log_dict(metrics, on_step=False, on_epoch=True, batch_size=x.shape[0])
+        if len(y):
+            metrics = {"train": self.train_metrics, "val": self.val_metrics, "test": self.test_metrics}[stage]
+            metrics.update(logits.detach(), y)
+            self.log_dict(metrics, on_step=False, on_epoch=True, batch_size=len(y))
         return loss
 
     def predict_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
