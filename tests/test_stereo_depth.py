@@ -362,3 +362,18 @@ def test_shared_middlebury_reads_with_gt_and_masks() -> None:
     item = splits.test[names.index("tsukuba")]
     assert item["left"].shape == (3, 288, 384) and float(item["has_gt"]) == 1
     assert 0.5 < float(item["nonocc"].mean()) < float(item["valid"].mean()) <= 0.8
+
+
+def test_disparity_unet_exports_to_onnx_as_one_tensor() -> None:
+    import io
+
+    import onnxruntime as ort
+
+    m = aekit.create_model("disparity_unet", widths=[8, 16, 16]).eval()  # num_scales clipped to 2
+    assert len(m.forward_multiscale(torch.rand(1, 3, 32, 48))) == 2
+    x = torch.rand(1, 3, 32, 48)
+    buf = io.BytesIO()
+    torch.onnx.export(m, (x,), buf, input_names=["image"], output_names=["disparity"], dynamo=False)
+    (y,) = ort.InferenceSession(buf.getvalue()).run(None, {"image": x.numpy()})
+    with torch.no_grad():
+        assert np.allclose(y, m(x).numpy(), atol=1e-5)

@@ -208,16 +208,16 @@ def photometric_error(kind: str, a: torch.Tensor, b: torch.Tensor, alpha: float 
 
 
 def smoothness_loss(
-    disparity: torch.Tensor, image: torch.Tensor | None = None, edge_aware: bool = True
+    disparity: torch.Tensor, image: torch.Tensor | None = None, edge_aware: bool = True, normalize: bool = True
 ) -> torch.Tensor:
-    """Disparity smoothness: edge-aware L1 of the gradients, ``|dx d| exp(-|dx I|)`` + y (Godard), with the
-    disparity divided by its mean so the term does not push disparities towards 0; or, with
-    ``edge_aware=False``, Garg et al.'s plain squared gradient of the disparity."""
+    """Disparity smoothness: edge-aware L1 of the gradients, ``|dx d| exp(-|dx I|)`` + y (Godard), on the
+    disparity divided by its mean when ``normalize`` (Monodepth2: the term then cannot shrink disparities
+    towards 0); or, with ``edge_aware=False``, Garg et al.'s plain squared gradient of the disparity."""
     if not edge_aware or image is None:
         dx = disparity[..., :, 1:] - disparity[..., :, :-1]
         dy = disparity[..., 1:, :] - disparity[..., :-1, :]
         return dx.pow(2).mean() + dy.pow(2).mean()
-    d = disparity / (disparity.mean(dim=(2, 3), keepdim=True) + 1e-7)
+    d = disparity / (disparity.mean(dim=(2, 3), keepdim=True) + 1e-7) if normalize else disparity
     dx = (d[..., :, 1:] - d[..., :, :-1]).abs()
     dy = (d[..., 1:, :] - d[..., :-1, :]).abs()
     ix = (image[..., :, 1:] - image[..., :, :-1]).abs().mean(1, keepdim=True)
@@ -241,17 +241,19 @@ class StereoLoss:
     used by the right-view reconstruction and the left-right term). Every scale is upsampled to full
     resolution for the photometric term (Monodepth2's way, no texture-copy artefacts from low-res images);
     smoothness is applied at each scale's own resolution against a matching downsampled image, weighted
-    ``1 / 2**scale`` as in Godard et al. Pixels whose match falls outside the other view are masked out
-    when ``mask_out_of_view``.
+    ``1 / 2**scale`` as in Godard et al. ``mask_out_of_view`` drops pixels whose match falls outside the
+    other view; it is off by default (as in Godard et al.), because a pixel pushed out of view that way
+    gets no gradient to come back, a trap seen in early synthetic runs.
     """
 
     photometric: str = "ssim_l1"
     alpha: float = 0.85
-    smoothness: float = 0.1
+    smoothness: float = 1e-3
     edge_aware: bool = True
+    normalize_smoothness: bool = True
     lr_consistency: float = 0.0
     scales: int = 4
-    mask_out_of_view: bool = True
+    mask_out_of_view: bool = False
 
     @property
     def needs_right_disparity(self) -> bool:
@@ -278,11 +280,13 @@ class StereoLoss:
             )
             photo = photo + self._photo(left, right, full[:, :1], -1.0)
             img_s = left if disp.shape[-2:] == (h, w) else F.interpolate(left, disp.shape[-2:], mode="area")
-            smooth = smooth + smoothness_loss(disp[:, :1], img_s, self.edge_aware) / 2**s
+            smooth = smooth + smoothness_loss(disp[:, :1], img_s, self.edge_aware, self.normalize_smoothness) / 2**s
             if disp.shape[1] > 1:
                 photo = photo + self._photo(right, left, full[:, 1:2], 1.0)
                 img_r = right if disp.shape[-2:] == (h, w) else F.interpolate(right, disp.shape[-2:], mode="area")
-                smooth = smooth + smoothness_loss(disp[:, 1:2], img_r, self.edge_aware) / 2**s
+                smooth = (
+                    smooth + smoothness_loss(disp[:, 1:2], img_r, self.edge_aware, self.normalize_smoothness) / 2**s
+                )
                 if self.lr_consistency > 0:
                     lr = lr + lr_consistency_loss(full[:, :1], full[:, 1:2])
         k = len(scales)
@@ -293,11 +297,15 @@ class StereoLoss:
 
 STEREO_LOSS_PRESETS: dict[str, StereoLoss] = {
     # Garg et al. ECCV 2016: L2 photometric error + (non-edge-aware) L2 disparity smoothness, single scale
-    "garg": StereoLoss(photometric="l2", smoothness=0.01, edge_aware=False, lr_consistency=0.0, scales=1),
-    # Godard-style appearance term and edge-aware smoothness, left disparity only (the default)
-    "ssim_l1": StereoLoss(photometric="ssim_l1", smoothness=0.1, edge_aware=True, lr_consistency=0.0, scales=4),
-    # Godard et al. CVPR 2017: as above plus right-view disparity and left-right consistency
-    "godard": StereoLoss(photometric="ssim_l1", smoothness=0.1, edge_aware=True, lr_consistency=1.0, scales=4),
+    "garg": StereoLoss(photometric="l2", smoothness=0.01, edge_aware=False, scales=1),
+    # the default: Godard's appearance term, Monodepth2's edge-aware smoothness on mean-normalised disparity
+    # (weight 1e-3, as published there), left disparity only
+    "ssim_l1": StereoLoss(photometric="ssim_l1", smoothness=1e-3, normalize_smoothness=True, scales=4),
+    # Godard et al. CVPR 2017: smoothness 0.1 on un-normalised disparity (fraction of width), both views'
+    # disparities and left-right consistency 1.0
+    "godard": StereoLoss(
+        photometric="ssim_l1", smoothness=0.1, normalize_smoothness=False, lr_consistency=1.0, scales=4
+    ),
 }
 
 

@@ -51,8 +51,9 @@ class DisparityUNet(nn.Module):
         super().__init__()
         if not 0 < max_disparity <= 1:
             raise ValueError(f"max_disparity is a fraction of the image width in (0, 1], not {max_disparity}")
-        if not 1 <= num_scales <= len(widths) - 1:
-            raise ValueError(f"num_scales must be 1..{len(widths) - 1} for {len(widths)} encoder stages")
+        if len(widths) < 2 or num_scales < 1:
+            raise ValueError("disparity_unet needs at least 2 encoder stages and num_scales >= 1")
+        num_scales = min(num_scales, len(widths) - 1)  # one output per decoder level at most
         self.in_channels = in_channels
         self.max_disparity = float(max_disparity)
         self.num_scales = num_scales
