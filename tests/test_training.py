@@ -190,3 +190,16 @@ def test_early_stopping_stops_before_max_epochs(npy_file, tmp_path):
     )  # lr 0: validation loss never improves
     result = fit(task, DataModule(splits, 16), tmp_path, TrainConfig(epochs=20, patience=2, progress=False))
     assert result.trainer.current_epoch < 20
+
+
+def test_time_budget_anneals_and_stops_without_overrunning_the_schedule(npy_file, tmp_path):
+    """A budget that runs out mid-epoch pushes one-cycle to its end; the rest of the epoch must not overrun."""
+    L.seed_everything(0)
+    splits = open_data(f"npy:{npy_file}")
+    task = ReconstructionTask(model_kwargs={"in_channels": 1, "image_size": 16, "latent_dim": 4, "widths": [8, 16]})
+    cfg = TrainConfig(epochs=50, batch_size=4, max_time_minutes=0.02, time_schedule=True, progress=False)
+    result = fit(task, DataModule(splits, 4), tmp_path, cfg)
+    assert result.trainer.current_epoch < 50
+    sched = result.trainer.lr_scheduler_configs[0].scheduler
+    assert sched.last_epoch <= sched.total_steps
+    assert sched.get_last_lr()[0] < 0.01 * task.hparams.lr  # annealed, not cut off at the peak

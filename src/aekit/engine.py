@@ -89,8 +89,9 @@ class TimeBudget(L.Callback):
             sched = config.scheduler
             if isinstance(sched, torch.optim.lr_scheduler.OneCycleLR) and config.interval == "step":
                 # Lightning steps the scheduler right after this hook: the next lr is schedule(last_epoch + 1)
-                target = min(int(fraction * sched.total_steps), sched.total_steps - 2)
-                sched.last_epoch = max(sched.last_epoch, target)
+                # never past the end: the batches left in this epoch keep stepping after a jump
+                target = int(fraction * sched.total_steps)
+                sched.last_epoch = min(max(sched.last_epoch, target), sched.total_steps - 2)
 
     def state_dict(self) -> dict[str, float]:
         return {"elapsed": self.elapsed()}
