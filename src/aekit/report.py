@@ -105,6 +105,8 @@ def fmt(value: object, digits: int = 4) -> str:
         if value != 0 and (abs(value) < 1e-3 or abs(value) >= 1e5):
             return f"{value:.3e}"
         return f"{value:.{digits}g}" if not math.isnan(value) else "nan"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"  # parameter counts read better as 1,420,000
     return str(value)
 
 

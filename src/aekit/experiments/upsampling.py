@@ -27,6 +27,7 @@ from torch.utils.data import Subset
 
 from aekit.engine import TrainConfig, fit
 from aekit.nn.upsample import check_upsample_mode
+from aekit.report import markdown_table
 from aekit.tasks.base import Task, load_task
 
 
@@ -66,18 +67,6 @@ def inference_ms_per_image(model: torch.nn.Module, x: torch.Tensor, repeats: int
         model(x)
         times.append(time.perf_counter() - t0)
     return 1000 * float(np.median(times)) / x.shape[0]
-
-
-def markdown_table(rows: list[dict[str, Any]]) -> str:
-    keys = list(rows[0])
-
-    def fmt(v: Any) -> str:
-        if isinstance(v, float):
-            return f"{v:.4g}"
-        return f"{v:,}" if isinstance(v, int) else str(v)
-
-    lines = ["| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
-    return "\n".join(lines + ["| " + " | ".join(fmt(r.get(k, "")) for k in keys) + " |" for r in rows])
 
 
 def run_upsampling_study(
