@@ -240,7 +240,7 @@ def predict_reconstruction(task: ReconstructionTask, args: argparse.Namespace) -
 
 def add_demo_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", type=Path, default=Path("runs/demo"))
-    p.add_argument("--epochs", type=int, default=12, help="epochs of the main (latent_dim 32) autoencoder")
+    p.add_argument("--epochs", type=int, default=25, help="epochs of the main (latent_dim 32) autoencoder")
     p.add_argument("--latent-dim", type=int, default=32)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-progress", action="store_true")

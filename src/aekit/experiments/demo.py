@@ -49,7 +49,7 @@ def train_autoencoder(run_dir: Path, splits, latent_dim: int, epochs: int, seed:
 
 
 def run_demo(
-    out: str | Path = "runs/demo", epochs: int = 12, latent_dim: int = 32, seed: int = 0, progress: bool = True
+    out: str | Path = "runs/demo", epochs: int = 25, latent_dim: int = 32, seed: int = 0, progress: bool = True
 ) -> Path:
     set_threads()
     out = Path(out)
