@@ -135,6 +135,11 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--patience", type=int, default=None, help="early stopping after N epochs without improvement")
     g.add_argument("--num-workers", type=int, default=0, help="data-loading worker processes")
     g.add_argument("--max-minutes", type=float, default=None, help="stop training after this many minutes")
+    g.add_argument(
+        "--time-schedule",
+        action="store_true",
+        help="with --max-minutes: the one-cycle schedule follows elapsed time, so the run anneals within the budget",
+    )
     g.add_argument("--channels-last", action="store_true", help="channels_last memory format")
     g.add_argument(
         "--resume",
@@ -163,6 +168,7 @@ def train_config(args: argparse.Namespace) -> TrainConfig:
         "max_time_minutes": args.max_minutes,
         "progress": not args.no_progress,
         "channels_last": args.channels_last,
+        "time_schedule": getattr(args, "time_schedule", False),
         "monitor": getattr(args, "monitor", None) or TrainConfig.monitor,
         "monitor_mode": getattr(args, "monitor_mode", None) or TrainConfig.monitor_mode,
     }
