@@ -41,7 +41,8 @@ def add_data_arguments(p: argparse.ArgumentParser, default: str | None = "mnist5
         "--data",
         default=default,
         required=default is None,
-        help="mnist5k (embedded), mnist:FOLDER (IDX), folder:PATH (images), npy:FILE, dicom:FOLDER, nifti:PATH, image16:FOLDER",
+        help="mnist5k (embedded), mnist:FOLDER (IDX), folder:PATH (images), npy:FILE, "
+        "dicom:FOLDER, nifti:PATH, image16:FOLDER",
     )
     g.add_argument("--image-size", default=None, help="resize images to N or H,W")
     g.add_argument("--channels", type=int, default=None, help="convert images to 1, 3 or 4 channels")
