@@ -29,10 +29,10 @@ from aekit.data.base import DataError
 from aekit.data.images import list_images, parse_size, read_image, to_tensor
 from aekit.data.pfm import write_pfm
 from aekit.engine import set_threads
-from aekit.image_to_image import depth_panel, save_rows, side_by_side, to_uint8_image
 from aekit.metrics import depth_scores, sr_scores
 from aekit.nn.resample import bicubic_up
 from aekit.report import markdown_table
+from aekit.report.image_to_image import depth_panel, save_rows, side_by_side, to_uint8_image
 from aekit.tasks import DepthTask, SuperResolutionTask
 
 

@@ -287,7 +287,7 @@ def evaluate_dataset(task: SegmentationTask, dataset, batch_size: int = 8) -> di
 
 
 def prediction_figure(task: SegmentationTask, dataset, path: Path, n: int = 4) -> Path:
-    from aekit.segviz import class_colours, class_names, comparison_figure, prediction_rows
+    from aekit.report.segmentation import class_colours, class_names, comparison_figure, prediction_rows
 
     k = task.hparams.num_classes
     items = [dataset[i] for i in range(min(n, len(dataset)))]
@@ -337,7 +337,7 @@ def _predict_flags(p: argparse.ArgumentParser) -> None:
 def predict_segmentation(task: SegmentationTask, args: argparse.Namespace) -> int:
     """Label PNGs (class index per pixel) in OUTPUT and colour overlays in OUTPUT/overlay."""
     from aekit.data.images import list_images, read_image, to_tensor
-    from aekit.segviz import class_colours, colourize, overlay
+    from aekit.report.segmentation import class_colours, colourize, overlay
 
     files = list_images(args.input)
     out = Path(args.output)

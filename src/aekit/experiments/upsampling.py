@@ -155,7 +155,7 @@ class SegmentationStudy:
         return torch.stack([self.splits.val[i]["image"] for i in range(n)])  # type: ignore[index]
 
     def figure(self, tasks: dict[str, Task], path: Path) -> Path:
-        from aekit.segviz import class_colours, class_names, comparison_figure, prediction_rows
+        from aekit.report.segmentation import class_colours, class_names, comparison_figure, prediction_rows
 
         first = next(iter(tasks.values()))
         k = first.hparams.num_classes

@@ -1,4 +1,5 @@
-"""Figures (matplotlib, no display needed) and Markdown reports."""
+"""Figures (matplotlib, no display needed) and Markdown tables; per-problem pictures in submodules
+(``report.segmentation``: label colours and panels, ``report.image_to_image``: depth maps and SR crops)."""
 
 from __future__ import annotations
 
