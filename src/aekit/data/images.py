@@ -91,7 +91,7 @@ class ArrayDataset(Dataset):
     """Images held in memory: uint8 (N, H, W) / (N, C, H, W) or float in [0, 1]; optional labels."""
 
     def __init__(self, images: np.ndarray | torch.Tensor, labels: np.ndarray | Sequence[int] | None = None) -> None:
-        x = torch.as_tensor(np.asarray(images))
+        x = torch.as_tensor(np.array(images))  # a copy: IDX arrays from frombuffer are read-only
         if x.ndim == 3:
             x = x[:, None]
         if x.ndim != 4:
