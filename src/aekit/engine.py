@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import time
+import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -88,10 +89,18 @@ class TimeBudget(L.Callback):
         for config in trainer.lr_scheduler_configs:
             sched = config.scheduler
             if isinstance(sched, torch.optim.lr_scheduler.OneCycleLR) and config.interval == "step":
-                # Lightning steps the scheduler right after this hook: the next lr is schedule(last_epoch + 1)
-                # never past the end: the batches left in this epoch keep stepping after a jump
-                target = int(fraction * sched.total_steps)
-                sched.last_epoch = min(max(sched.last_epoch, target), sched.total_steps - 2)
+                # Lightning has already stepped the scheduler for this batch (it steps before this hook), so
+                # move the schedule and apply its learning rate now: a run that stops here ends annealed.
+                # Capped at the last step so the batches left in the epoch never step past the end.
+                position = min(max(sched.last_epoch, int(fraction * sched.total_steps)), sched.total_steps - 1)
+                if position != sched.last_epoch:
+                    sched.last_epoch = position
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore")  # get_lr() outside step() warns; here it is intended
+                        lrs = sched.get_lr()
+                    for group, lr in zip(sched.optimizer.param_groups, lrs):
+                        group["lr"] = lr
+                    sched._last_lr = list(lrs)
 
     def state_dict(self) -> dict[str, float]:
         return {"elapsed": self.elapsed()}

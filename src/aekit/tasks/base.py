@@ -56,6 +56,18 @@ class Task(L.LightningModule):
     def step(self, batch: dict[str, torch.Tensor], stage: str) -> torch.Tensor:
         raise NotImplementedError
 
+    def log_loss(self, stage: str, loss: torch.Tensor, batch_size: int) -> None:
+        """``{stage}/loss`` per step in training (progress bar) and per epoch everywhere, synced across ranks."""
+        self.log(
+            f"{stage}/loss",
+            loss,
+            prog_bar=True,
+            on_step=stage == "train",
+            on_epoch=True,
+            batch_size=batch_size,
+            sync_dist=stage != "train",
+        )
+
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
         return self.step(batch, "train")
 

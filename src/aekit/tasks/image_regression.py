@@ -32,15 +32,7 @@ class ImageRegressionTask(Task):
         x, y = batch["image"], batch["target"]
         pred = self.model(x)
         loss = self.loss(pred, y)
-        self.log(
-            f"{stage}/loss",
-            loss,
-            prog_bar=True,
-            on_step=stage == "train",
-            on_epoch=True,
-            batch_size=x.shape[0],
-            sync_dist=stage != "train",
-        )
+        self.log_loss(stage, loss, x.shape[0])
         if stage != "train":
             self.update_metrics(stage, batch, pred)
         return loss

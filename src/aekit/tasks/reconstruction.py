@@ -56,15 +56,7 @@ class ReconstructionTask(Task):
         x = batch["image"]
         x_hat = self.model(self.corrupt(x) if stage == "train" else x)
         loss = self.loss_fn(x_hat, x)
-        self.log(
-            f"{stage}/loss",
-            loss,
-            prog_bar=True,
-            on_step=stage == "train",
-            on_epoch=True,
-            batch_size=x.shape[0],
-            sync_dist=stage != "train",
-        )
+        self.log_loss(stage, loss, x.shape[0])
         if stage != "train":
             metrics = self.val_metrics if stage == "val" else self.test_metrics
             metrics.update(x_hat.float().clamp(0, 1), x.float())

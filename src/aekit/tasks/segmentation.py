@@ -75,8 +75,7 @@ class SegmentationTask(Task):
         logits = self.model(x)
         loss = self.loss_fn(logits, y)
         n = x.shape[0]
-        self.log(f"{stage}/loss", loss, prog_bar=True, on_step=stage == "train", on_epoch=True, batch_size=n,
-                 sync_dist=stage != "train")  # fmt: skip
+        self.log_loss(stage, loss, n)
         if stage != "train":
             metrics = self.val_metrics if stage == "val" else self.test_metrics
             metrics.update(logits.argmax(1), y)

@@ -65,15 +65,7 @@ class StereoDepthTask(Task):
         disparities = self.model.forward_multiscale(left)
         loss, parts = self.loss_fn(left, right, disparities)
         n = left.shape[0]
-        self.log(
-            f"{stage}/loss",
-            loss,
-            prog_bar=True,
-            on_step=stage == "train",
-            on_epoch=True,
-            batch_size=n,
-            sync_dist=stage != "train",
-        )
+        self.log_loss(stage, loss, n)
         self.log_dict({f"{stage}/{k}": v for k, v in parts.items()}, on_epoch=True, batch_size=n)
         if stage != "train" and "disparity" in batch and bool((batch["has_gt"] > 0).any()):
             pred = disparities[0][:, :1].detach() * left.shape[-1]
