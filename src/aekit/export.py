@@ -128,6 +128,19 @@ def _check(result: ExportResult, strict: bool) -> ExportResult:
     return result
 
 
+def _prepare(
+    model: nn.Module, path: str | Path, example: torch.Tensor | tuple[torch.Tensor, ...]
+) -> tuple[Path, nn.Module, tuple[torch.Tensor, ...], list[np.ndarray]]:
+    """What both exporters start with: the output folder, eval mode, the inputs and eager outputs."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    model = model.eval()
+    args = _as_args(example)
+    with torch.no_grad():
+        expected = _flatten(model(*args))
+    return path, model, args, expected
+
+
 def export_onnx(
     model: nn.Module,
     path: str | Path,
@@ -138,13 +151,9 @@ def export_onnx(
     """Write ``path`` (.onnx), run it in ONNX Runtime on ``example`` and compare with the eager model."""
     import onnxruntime as ort
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    model = model.eval()
-    args = _as_args(example)
+    path, model, args, expected = _prepare(model, path, example)
     names = ["input"] if len(args) == 1 else [f"input{i}" for i in range(len(args))]
     with torch.no_grad():
-        expected = _flatten(model(*args))
         try:
             with warnings.catch_warnings(), _quiet_logger("torch.onnx"):
                 warnings.simplefilter("ignore")
@@ -175,12 +184,8 @@ def export_torch(
     strict: bool = True,
 ) -> ExportResult:
     """Write ``path`` (.pt2) with ``torch.export``, load it back and compare with the eager model."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    model = model.eval()
-    args = _as_args(example)
+    path, model, args, expected = _prepare(model, path, example)
     with torch.no_grad():
-        expected = _flatten(model(*args))
         try:
             program = torch.export.export(model, args)
         except Exception as exc:
