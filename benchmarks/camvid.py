@@ -3,8 +3,10 @@ images (val mIoU), report global accuracy, class-average accuracy and mIoU on va
 ignored), next to the SegNet paper's numbers (TPAMI 2017, Table 1, SegNet-Basic family on CamVid).
 
 Every configuration trains through ``aekit train``'s own builder and :func:`aekit.engine.fit`. Each gets a
-wall-clock budget (``--minutes``); the number of epochs is chosen from a short timing of the training step so
-the one-cycle schedule completes inside the budget (``max_time`` stops it hard if the estimate was short).
+wall-clock budget (``--minutes``); the one-cycle schedule follows the elapsed time
+(``TrainConfig.time_schedule``), so a run anneals fully inside its budget however fast or loaded the machine
+is. ``--epochs N`` trains a fixed number of epochs instead (schedule by steps; compares recipes at equal
+data, e.g. on a GPU).
 
     python benchmarks/camvid.py --models segnet_basic --minutes 20
     python benchmarks/camvid.py --models unet_small --minutes 15 --eval-dir ../shared/data/camvid/val
@@ -65,24 +67,6 @@ CONFIGS: dict[str, list[str]] = {
 }
 
 
-def seconds_per_image(task: torch.nn.Module, batch: dict, precision: str, channels_last: bool, steps: int = 2) -> float:
-    """Time a few training steps (forward, loss, backward) at the run's precision and memory format."""
-    model = task.model
-    if channels_last:
-        model = model.to(memory_format=torch.channels_last)
-    x, y = batch["image"], batch["mask"]
-    times = []
-    for i in range(steps + 1):
-        t0 = time.perf_counter()
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision.startswith("bf16")):
-            logits = model(x)
-        task.loss_fn(logits, y).backward()
-        model.zero_grad(set_to_none=True)
-        if i:
-            times.append(time.perf_counter() - t0)
-    return min(times) / x.shape[0]
-
-
 def validated_epochs(run_dir: Path) -> int:
     """Epochs that finished with a validation pass (a time-limit stop can cut the planned schedule short)."""
     with open(run_dir / "metrics.csv", newline="") as f:
@@ -104,7 +88,7 @@ def main() -> None:
     p.add_argument("--data", default=str(Path(os.environ.get("AEKIT_DATA", "../shared/data")) / "camvid"))
     p.add_argument("--models", default="segnet_basic", help=f"comma list of {', '.join(CONFIGS)}")
     p.add_argument("--minutes", type=float, default=20.0, help="training budget per model (wall clock)")
-    p.add_argument("--max-epochs", type=int, default=200)
+    p.add_argument("--epochs", type=int, default=None, help="fixed epochs instead of the time budget")
     p.add_argument("--batch-size", type=int, default=4)
     p.add_argument("--lr", type=float, default=3e-3)
     p.add_argument("--precision", default="bf16-mixed", help="bf16-mixed (AMX CPUs: ~4x faster) or 32")
@@ -112,29 +96,29 @@ def main() -> None:
     p.add_argument("--eval-dir", default=None, help="also evaluate on this split folder (labels in <dir>annot)")
     p.add_argument("--out", type=Path, default=Path("runs/bench_camvid"))
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--workers", type=int, default=0, help="data-loading worker processes")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     results = {}
     for name in [m.strip() for m in a.models.split(",") if m.strip()]:
         argv = ["train", *CONFIGS[name], "--data", f"camvid:{a.data}", "--class-weights", "median-frequency",
                 "--batch-size", str(a.batch_size), "--lr", str(a.lr), "--seed", str(a.seed),
-                "--out", str(a.out / name)]  # fmt: skip
+                "--num-workers", str(a.workers), "--out", str(a.out / name)]  # fmt: skip
         args = build_parser().parse_args(argv)
         L.seed_everything(a.seed, verbose=False)
         task, dm = build_segmentation(args)
         splits = dm.splits
         n_train, n_val = len(splits.train), len(splits.val)
-        first = next(iter(torch.utils.data.DataLoader(splits.train, batch_size=a.batch_size)))
-        s_img = seconds_per_image(task, first, a.precision, True)
-        # a fit step measured ~2x the bare timing here (optimizer, logging, load from other jobs)
-        epoch_s = 2 * s_img * n_train + s_img / 3 * n_val + 3  # + validation forward passes + overhead
-        epochs = int(max(1, min(a.max_epochs, a.minutes * 60 / epoch_s)))
-        print(f"{name}: {s_img:.3f} s/train image -> {epochs} epochs in {a.minutes} min", flush=True)
-        L.seed_everything(a.seed, verbose=False)
-        task, dm = build_segmentation(args)  # fresh weights after the timing steps
+        if a.epochs:
+            epochs, time_schedule, budget = a.epochs, False, None
+        else:  # the schedule follows the clock; the epoch count only has to be out of reach
+            epochs, time_schedule, budget = 10_000, True, a.minutes
+        plan = f"{epochs} epochs" if a.epochs else f"{a.minutes} min"
+        print(f"{name}: {n_train} train / {n_val} val images, {plan}", flush=True)
         cfg = TrainConfig(epochs=epochs, batch_size=a.batch_size, seed=a.seed, precision=a.precision,
-                          monitor="val/miou", monitor_mode="max", max_time_minutes=a.minutes * 1.1,
-                          progress=False, channels_last=True, log_every_n_steps=10)  # fmt: skip
+                          monitor="val/miou", monitor_mode="max", max_time_minutes=budget,
+                          time_schedule=time_schedule, progress=False, channels_last=True,
+                          log_every_n_steps=10)  # fmt: skip
         t0 = time.time()
         fit(task, dm, a.out / name, cfg, {"benchmark": "camvid", "argv": argv})
         minutes = (time.time() - t0) / 60
@@ -144,7 +128,6 @@ def main() -> None:
         row = {k: round(100 * r[k], 2) for k in ("global_acc", "class_acc", "miou")}
         row |= {
             "train_minutes": round(minutes, 1),
-            "epochs_planned": epochs,
             "epochs_done": validated_epochs(a.out / name),
         }
         row |= {"train_images": n_train, "val_images": n_val}
