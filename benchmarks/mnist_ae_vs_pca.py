@@ -18,6 +18,7 @@ Last line of output: one JSON object with, per latent size, ``ae_mse``, ``pca_ms
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import os
@@ -32,6 +33,7 @@ import torch
 
 import aekit
 from aekit.data import DataModule, open_data
+from aekit.data.images import ArrayDataset
 from aekit.engine import TrainConfig, fit, set_threads
 from aekit.experiments.pca import compare_with_pca, stack_dataset
 from aekit.tasks import ReconstructionTask
@@ -65,6 +67,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--residual-blocks", type=int_list, default=[0], help="residual blocks per stage: one value or one per stage"
     )
     g.add_argument("--act", default="relu", help="relu, leaky_relu, elu, gelu, silu")
+    g.add_argument("--upsample", default="transposed", help="decoder upsampling mode (aekit.nn.upsample)")
     g.add_argument("--loss", default="l2", help="l2 or bce")
     g.add_argument("--lr", type=float, default=1e-2, help="peak of the one-cycle schedule")
     g.add_argument("--weight-decay", type=float, default=0.0)
@@ -80,6 +83,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     p.add_argument("--out", type=Path, default=None, help="keep the run directories here (default: a temp dir)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--train-on-val",
+        action="store_true",
+        help="fit the autoencoder and PCA on all non-test digits (the validation digits then only monitor)",
+    )
     p.add_argument("--progress", action="store_true", help="show Lightning's progress bar")
     args = p.parse_args(argv)
     if args.minutes_per_dim is None:
@@ -98,6 +106,7 @@ def model_kwargs(args: argparse.Namespace, latent_dim: int) -> dict:
         "blocks_per_stage": args.blocks,
         "residual_blocks": args.residual_blocks[0] if len(args.residual_blocks) == 1 else list(args.residual_blocks),
         "act": args.act,
+        "upsample": args.upsample,
     }
 
 
@@ -140,6 +149,11 @@ def main(argv: list[str] | None = None) -> dict:
     t_start = time.perf_counter()
     data = args.data if ":" in args.data else f"mnist:{args.data}"
     splits = open_data(data, test_images=args.test_images, test_labels=args.test_labels)
+    if args.train_on_val:  # every non-test digit trains; val stays as a (now seen) monitor
+        both = [splits.train, splits.val]
+        images = torch.cat([d.images for d in both])
+        labels = torch.cat([d.labels for d in both])
+        splits = dataclasses.replace(splits, train=ArrayDataset(images, labels))
     train, test = stack_dataset(splits.train), stack_dataset(splits.test)
     minutes = args.minutes_per_dim * (len(args.dims) if len(args.minutes_per_dim) == 1 else 1)
     out_root = args.out or Path(tempfile.mkdtemp(prefix="aekit-mnist-pca-"))
@@ -174,6 +188,8 @@ def main(argv: list[str] | None = None) -> dict:
             "blocks": args.blocks,
             "residual_blocks": args.residual_blocks,
             "act": args.act,
+            "upsample": args.upsample,
+            "train_on_val": args.train_on_val,
             "loss": args.loss,
             "lr": args.lr,
             "batch_size": args.batch_size,

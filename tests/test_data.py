@@ -15,7 +15,8 @@ from aekit.data.mnist import load_mnist_arrays, read_idx
 def write_idx(path, array: np.ndarray, gz: bool = False) -> None:
     header = bytes([0, 0, 0x08, array.ndim]) + b"".join(struct.pack(">I", s) for s in array.shape)
     data = header + array.astype(np.uint8).tobytes()
-    (gzip.open if gz else open)(path, "wb").write(data)
+    with (gzip.open if gz else open)(path, "wb") as f:  # closed: an unflushed gzip stream is truncated
+        f.write(data)
 
 
 @pytest.mark.parametrize("gz", [False, True])

@@ -77,7 +77,7 @@ def _run(run_dir, npy_file, resume=None, interrupt_at=None):
         task,
         DataModule(splits, 16, seed=3),
         run_dir,
-        TrainConfig(epochs=4, seed=3, progress=False),
+        TrainConfig(epochs=4, seed=3, progress=False, deterministic=True),  # CUDA convs: deterministic kernels
         resume=resume,
         extra_callbacks=callbacks,
     )

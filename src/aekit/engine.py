@@ -51,6 +51,7 @@ class TrainConfig:
     limit_train_batches: float | None = None
     log_every_n_steps: int = 20
     time_schedule: bool = False  # with max_time_minutes: the one-cycle schedule follows elapsed time (TimeBudget)
+    deterministic: bool = False  # deterministic kernels: bit-identical reruns and resumes on GPUs, slower
 
 
 @dataclass
@@ -161,7 +162,7 @@ def make_trainer(run_dir: Path, cfg: TrainConfig, extra_callbacks: list[L.Callba
         enable_model_summary=cfg.progress,
         log_every_n_steps=cfg.log_every_n_steps,
         limit_train_batches=cfg.limit_train_batches,
-        deterministic=False,
+        deterministic=cfg.deterministic,
     )
 
 

@@ -142,6 +142,9 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     )
     g.add_argument("--channels-last", action="store_true", help="channels_last memory format")
     g.add_argument(
+        "--deterministic", action="store_true", help="deterministic kernels (bit-identical GPU reruns; slower)"
+    )
+    g.add_argument(
         "--resume",
         nargs="?",
         const=True,
@@ -169,6 +172,7 @@ def train_config(args: argparse.Namespace) -> TrainConfig:
         "progress": not args.no_progress,
         "channels_last": args.channels_last,
         "time_schedule": getattr(args, "time_schedule", False),
+        "deterministic": getattr(args, "deterministic", False),
         "monitor": getattr(args, "monitor", None) or TrainConfig.monitor,
         "monitor_mode": getattr(args, "monitor_mode", None) or TrainConfig.monitor_mode,
     }

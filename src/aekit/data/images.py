@@ -97,7 +97,7 @@ class ArrayDataset(Dataset):
         if x.ndim != 4:
             raise DataError(f"image arrays must be (N, H, W) or (N, C, H, W), got shape {tuple(x.shape)}")
         self.images = x.float().div_(255.0) if x.dtype == torch.uint8 else x.float()
-        self.labels = None if labels is None else torch.as_tensor(np.asarray(labels), dtype=torch.long)
+        self.labels = None if labels is None else torch.as_tensor(np.array(labels), dtype=torch.long)
         if self.labels is not None and len(self.labels) != len(self.images):
             raise DataError(f"{len(self.images)} images but {len(self.labels)} labels")
 
