@@ -2,14 +2,15 @@
 
 The 60,000 training digits of ``--data`` (IDX folder): the last 10,000 are held out as test (or the
 IDX files given by ``--test-images/--test-labels``), the last 5,000 of the rest validate, and the
-autoencoder and PCA both fit the remaining 45,000. The autoencoder trains through aekit
+autoencoder and PCA both fit the remaining 45,000 (``--train-on-val``: both fit all 50,000 non-test
+digits, and the validation digits only monitor). The autoencoder trains through aekit
 (``open_data``, ``ReconstructionTask``, ``engine.fit``) for ``--minutes-per-dim`` minutes of wall time
 per latent size; its one-cycle schedule follows the elapsed time (``TrainConfig.time_schedule``), so
 the run anneals fully however loaded the machine is. Scores: test MSE per pixel (images in [0, 1])
 of the best checkpoint, PCA with the same number of components, and their ratio.
 
     PYTHONPATH=src python benchmarks/mnist_ae_vs_pca.py --data ../shared/data/mnist \\
-        --dims 2,10,32 --minutes-per-dim 3,3,12
+        --dims 2,10,32 --minutes-per-dim 2,2,15 --train-on-val
 
 Last line of output: one JSON object with, per latent size, ``ae_mse``, ``pca_mse``, ``ratio`` and
 ``train_seconds``.
@@ -61,12 +62,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "(default: 12 for the largest size, 3 for the others)",
     )
     g = p.add_argument_group("recipe (defaults: the best configuration found, see benchmarks/results/foundation.md)")
-    g.add_argument("--widths", type=int_list, default=[16, 32, 128])
+    g.add_argument("--widths", type=int_list, default=[32, 64, 128])
     g.add_argument("--blocks", type=int, default=1, help="conv blocks per stage")
     g.add_argument(
-        "--residual-blocks", type=int_list, default=[0], help="residual blocks per stage: one value or one per stage"
+        "--residual-blocks", type=int_list, default=[1], help="residual blocks per stage: one value or one per stage"
     )
-    g.add_argument("--act", default="relu", help="relu, leaky_relu, elu, gelu, silu")
+    g.add_argument("--act", default="silu", help="relu, leaky_relu, elu, gelu, silu")
     g.add_argument("--upsample", default="transposed", help="decoder upsampling mode (aekit.nn.upsample)")
     g.add_argument("--loss", default="l2", help="l2 or bce")
     g.add_argument("--lr", type=float, default=1e-2, help="peak of the one-cycle schedule")
