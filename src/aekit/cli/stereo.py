@@ -87,6 +87,8 @@ def _calibration(args: argparse.Namespace) -> Calibration | None:
 
 
 def add_stereo_arguments(p: argparse.ArgumentParser) -> None:
+    # few, large pairs: small batches and many epochs (the shared training flags added next keep these)
+    p.set_defaults(batch_size=8, epochs=50)
     g = p.add_argument_group("data")
     g.add_argument(
         "--data",
