@@ -377,3 +377,29 @@ def test_disparity_unet_exports_to_onnx_as_one_tensor() -> None:
     (y,) = ort.InferenceSession(buf.getvalue()).run(None, {"image": x.numpy()})
     with torch.no_grad():
         assert np.allclose(y, m(x).numpy(), atol=1e-5)
+
+
+def test_kitti_calibration_from_calib_cam_to_cam(tmp_path: Path) -> None:
+    """KITTI raw keeps calib_cam_to_cam.txt per date, above the drive folder: focal and baseline of cameras 2/3."""
+    img = np.zeros((20, 30, 3), np.uint8)
+    date = tmp_path / "2011_09_26"
+    drive = date / "2011_09_26_drive_0001_sync"
+    for cam in ("image_02", "image_03"):
+        _save(drive / cam / "data" / "0000000000.png", img)
+    (pair,) = find_stereo_pairs(date)
+    assert pair.calib is None  # no calibration file anywhere: depth needs --focal/--baseline
+    # the numbers of the real 2011_09_26 file (P_rect_02, P_rect_03): baseline 0.532 m
+    (date / "calib_cam_to_cam.txt").write_text(
+        "calib_time: 09-Jan-2012 13:57:47\n"
+        "P_rect_02: 7.215377e+02 0.000000e+00 6.095593e+02 4.485728e+01 0 7.215377e+02 1.728540e+02 "
+        "2.163791e-01 0 0 1 2.745884e-03\n"
+        "P_rect_03: 7.215377e+02 0.000000e+00 6.095593e+02 -3.395242e+02 0 7.215377e+02 1.728540e+02 "
+        "2.199936e+00 0 0 1 2.729905e-03\n"
+    )
+    (pair,) = find_stereo_pairs(drive)  # the drive folder given: the file one level up is found
+    assert pair.calib.focal == pytest.approx(721.5377)
+    assert pair.calib.baseline == pytest.approx((44.85728 + 339.5242) / 721.5377)
+    assert float(pair.calib.depth(np.array([10.0]))[0]) == pytest.approx(721.5377 * pair.calib.baseline / 10)
+    (date / "calib_cam_to_cam.txt").write_text("P_rect_02: 1 2 3\n")
+    with pytest.raises(DataError, match="calib_cam_to_cam.txt is unreadable"):
+        find_stereo_pairs(drive)

@@ -8,8 +8,10 @@ Layouts found under the path given to ``--data stereo:PATH`` (the path may itsel
   (``image_02/data/0000000005.png`` <-> ``image_03/data/0000000005.png``).
 
 Per scene, when present: ``calib.txt`` (Middlebury: ``cam0`` intrinsics -> focal length in pixels,
-``baseline``, ``doffs``); ground-truth left disparity ``disp_gt.npy`` (0 = unknown) or ``disp0GT.pfm`` /
-``disp0.pfm`` (inf = unknown); evaluation mask ``nonocc.png`` or ``mask0nocc.png`` (255 = non-occluded).
+``baseline``, ``doffs``) or, for KITTI, ``calib_cam_to_cam.txt`` in the drive folder or up to two folders above
+(focal and baseline of cameras 2/3 from ``P_rect_02``/``P_rect_03``); ground-truth left disparity
+``disp_gt.npy`` (0 = unknown) or ``disp0GT.pfm`` / ``disp0.pfm`` (inf = unknown); evaluation mask
+``nonocc.png`` or ``mask0nocc.png`` (255 = non-occluded).
 
 Convention (``shared/data/README.md`` section 4): disparity in pixels at the resolution of the images, the
 left view is the reference, left pixel ``x`` matches right pixel ``x - d``. Resizing the images scales
@@ -85,6 +87,37 @@ def read_middlebury_calib(path: str | Path) -> Calibration:
     return Calibration(focal, baseline, doffs)
 
 
+def read_kitti_calib(path: str | Path) -> Calibration:
+    """Parse a KITTI ``calib_cam_to_cam.txt``: focal from ``P_rect_02``, baseline (metres) between cameras 2 and 3.
+
+    ``P_rect_0i[0, 3] = f * t_i`` (the camera's offset from camera 0 along x), so the baseline of the colour
+    pair is ``(P_rect_02[0, 3] - P_rect_03[0, 3]) / f``.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(errors="replace")
+    except OSError as exc:
+        raise DataError(f"cannot read calibration file {path}: {exc}") from exc
+    rows = dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
+    fix = "expected KITTI calib_cam_to_cam.txt with P_rect_02 and P_rect_03 (12 numbers each)"
+    try:
+        p2, p3 = ([float(t) for t in rows[key].split()] for key in ("P_rect_02", "P_rect_03"))
+        focal, baseline = p2[0], (p2[3] - p3[3]) / p2[0]
+    except (KeyError, ValueError, IndexError, ZeroDivisionError) as exc:
+        raise DataError(f"calibration file {path} is unreadable ({exc!r}); {fix}, or pass --focal/--baseline") from exc
+    if focal <= 0 or baseline <= 0:
+        raise DataError(f"calibration file {path}: focal length {focal} and baseline {baseline} must be positive")
+    return Calibration(focal, baseline)
+
+
+def _kitti_calib(drive: Path, levels: int = 3) -> Calibration | None:
+    """``calib_cam_to_cam.txt`` in the drive folder or up to ``levels`` folders above (KITTI raw keeps it per date)."""
+    for folder in [drive, *drive.parents][:levels]:
+        if (folder / "calib_cam_to_cam.txt").is_file():
+            return read_kitti_calib(folder / "calib_cam_to_cam.txt")
+    return None
+
+
 # -- finding pairs ---------------------------------------------------------------------------------------
 
 
@@ -141,12 +174,14 @@ def find_stereo_pairs(root: str | Path) -> list[StereoPair]:
         right_dir = left_dir.parent / "image_03"
         if not right_dir.is_dir():
             raise DataError(f"KITTI layout: {left_dir} has no sibling image_03 folder with the right views")
+        calib = _kitti_calib(left_dir.parent)
         for left in sorted(p for p in left_dir.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES):
             rel = left.relative_to(left_dir)
             right = right_dir / rel
             if not right.is_file():
                 raise DataError(f"KITTI layout: right image {right} for {left} is missing")
-            pairs.append(StereoPair(str(left_dir.parent.relative_to(root) / rel.with_suffix("")), left, right))
+            name = str(left_dir.parent.relative_to(root) / rel.with_suffix(""))
+            pairs.append(StereoPair(name, left, right, calib=calib))
     for folder in sorted(p for p in root.rglob("*") if p.is_dir() and p.name not in ("image_02", "image_03")):
         if "image_02" in folder.parts or "image_03" in folder.parts:
             continue
