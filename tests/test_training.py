@@ -99,14 +99,16 @@ def test_resume_after_a_crash_gives_the_same_weights(npy_file, tmp_path):
 def test_config_yaml_reloads_as_defaults(run_cli, npy_file, tmp_path):
     first = tmp_path / "first"
     run_cli(
-        "train", "ae", "--data", f"npy:{npy_file}", "--epochs", "1", "--out", first, *TINY_AE, "--upsample", "bicubic"
-    )
+        "train", "ae", "--data", f"npy:{npy_file}", "--epochs", "1", "--out", first, *TINY_AE, "--upsample", "bicubic",
+        "--residual-blocks", "1", "--act", "silu",
+    )  # fmt: skip
     cfg = yaml.safe_load((first / "config.yaml").read_text())
     assert cfg["args"]["upsample"] == "bicubic" and cfg["task"]["model_kwargs"]["latent_dim"] == 4
     second = tmp_path / "second"
     assert run_cli("train", "ae", "--config", first / "config.yaml", "--out", second, "--latent-dim", "3") == 0
     kwargs = json.loads((second / "model.json").read_text())["kwargs"]
     assert kwargs["upsample"] == "bicubic" and kwargs["latent_dim"] == 3 and kwargs["widths"] == [8, 16]
+    assert kwargs["residual_blocks"] == 1 and kwargs["act"] == "silu"
 
 
 def test_checkpoints_are_plain_data_and_load_without_pickles(run_cli, npy_file, tmp_path):

@@ -75,6 +75,9 @@ def add_ae_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--latent-dim", type=int, default=32, help="size of the code z")
     g.add_argument("--widths", type=int_list, default=[32, 64, 128], help="channels per encoder stage, e.g. 32,64,128")
     g.add_argument("--blocks", type=int, default=1, help="conv blocks per stage")
+    g.add_argument(
+        "--residual-blocks", type=int, default=0, help="residual blocks added to every encoder and decoder stage"
+    )
     g.add_argument("--upsample", default="transposed", help="nearest, bilinear, bicubic, fixed_unpool or transposed")
     g.add_argument("--downsample", default="stride", help="stride, maxpool or avgpool")
     g.add_argument("--norm", default="batch", help="batch, group, instance or none")
@@ -95,6 +98,7 @@ def ae_model_kwargs(args: argparse.Namespace, channels: int, size: list[int]) ->
         "downsample": args.downsample,
         "norm": args.norm,
         "act": args.act,
+        "residual_blocks": getattr(args, "residual_blocks", 0),
     }
 
 
