@@ -98,7 +98,7 @@ def ae_model_kwargs(args: argparse.Namespace, channels: int, size: list[int]) ->
         "downsample": args.downsample,
         "norm": args.norm,
         "act": args.act,
-        "residual_blocks": getattr(args, "residual_blocks", 0),
+        "residual_blocks": args.residual_blocks,
     }
 
 

@@ -62,13 +62,23 @@ class Calibration:
         return np.where(d > 0, self.focal * self.baseline / np.maximum(d, 1e-6), 0.0)
 
 
+def _calib_text(path: Path) -> str:
+    try:
+        return path.read_text(errors="replace")
+    except OSError as exc:
+        raise DataError(f"cannot read calibration file {path}: {exc}") from exc
+
+
+def _checked_calibration(path: Path, focal: float, baseline: float, doffs: float = 0.0) -> Calibration:
+    if focal <= 0 or baseline <= 0:
+        raise DataError(f"calibration file {path}: focal length {focal} and baseline {baseline} must be positive")
+    return Calibration(focal, baseline, doffs)
+
+
 def read_middlebury_calib(path: str | Path) -> Calibration:
     """Parse a Middlebury ``calib.txt`` (``cam0=[f 0 cx; 0 f cy; 0 0 1]``, ``baseline=``, ``doffs=``)."""
     path = Path(path)
-    try:
-        text = path.read_text(errors="replace")
-    except OSError as exc:
-        raise DataError(f"cannot read calibration file {path}: {exc}") from exc
+    text = _calib_text(path)
     values = dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
     values = {k.strip(): v.strip() for k, v in values.items()}
     fix = "expected Middlebury format: cam0=[f 0 cx; 0 f cy; 0 0 1], baseline=<mm>, doffs=<px>"
@@ -82,9 +92,7 @@ def read_middlebury_calib(path: str | Path) -> Calibration:
         doffs = float(values.get("doffs", 0.0))
     except (ValueError, IndexError) as exc:
         raise DataError(f"calibration file {path} has unreadable numbers ({exc}); {fix}") from exc
-    if focal <= 0 or baseline <= 0:
-        raise DataError(f"calibration file {path}: focal length {focal} and baseline {baseline} must be positive")
-    return Calibration(focal, baseline, doffs)
+    return _checked_calibration(path, focal, baseline, doffs)
 
 
 def read_kitti_calib(path: str | Path) -> Calibration:
@@ -94,24 +102,18 @@ def read_kitti_calib(path: str | Path) -> Calibration:
     pair is ``(P_rect_02[0, 3] - P_rect_03[0, 3]) / f``.
     """
     path = Path(path)
-    try:
-        text = path.read_text(errors="replace")
-    except OSError as exc:
-        raise DataError(f"cannot read calibration file {path}: {exc}") from exc
-    rows = dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
+    rows = dict(line.split(":", 1) for line in _calib_text(path).splitlines() if ":" in line)
     fix = "expected KITTI calib_cam_to_cam.txt with P_rect_02 and P_rect_03 (12 numbers each)"
     try:
         p2, p3 = ([float(t) for t in rows[key].split()] for key in ("P_rect_02", "P_rect_03"))
         focal, baseline = p2[0], (p2[3] - p3[3]) / p2[0]
     except (KeyError, ValueError, IndexError, ZeroDivisionError) as exc:
         raise DataError(f"calibration file {path} is unreadable ({exc!r}); {fix}, or pass --focal/--baseline") from exc
-    if focal <= 0 or baseline <= 0:
-        raise DataError(f"calibration file {path}: focal length {focal} and baseline {baseline} must be positive")
-    return Calibration(focal, baseline)
+    return _checked_calibration(path, focal, baseline)
 
 
 def _kitti_calib(drive: Path, levels: int = 3) -> Calibration | None:
-    """``calib_cam_to_cam.txt`` in the drive folder or up to ``levels`` folders above (KITTI raw keeps it per date)."""
+    """``calib_cam_to_cam.txt`` in the drive folder or the ``levels - 1`` folders above (KITTI raw: per date)."""
     for folder in [drive, *drive.parents][:levels]:
         if (folder / "calib_cam_to_cam.txt").is_file():
             return read_kitti_calib(folder / "calib_cam_to_cam.txt")
