@@ -269,3 +269,51 @@ def test_reconstruction_as_auxiliary_loss_keeps_the_decoder(ae_run: Path, toy_np
     # mixed batches: half of the items are unlabeled (-1) and only feed the reconstruction
     mixed = le.MixedDataset(labeled, unlabeled, 10, seed=0)
     assert [int(mixed[i]["label"]) for i in range(4)][1::2] == [-1, -1]
+
+
+def test_select_confident_is_balanced_skips_the_labeled_and_ranks_by_confidence() -> None:
+    from aekit.data.sampling import Relabeled, select_confident
+
+    probs = np.array(
+        [
+            [0.9, 0.1],  # 0: class 0, confident
+            [0.6, 0.4],  # 1: class 0, unsure
+            [0.99, 0.01],  # 2: class 0, most confident but labeled -> skipped
+            [0.2, 0.8],  # 3: class 1
+            [0.45, 0.55],  # 4: class 1, unsure
+            [0.95, 0.05],  # 5: class 0, confident
+        ]
+    )
+    idx, labels = select_confident(probs, per_class=2, exclude=[2])
+    assert idx.tolist() == [0, 3, 4, 5] and labels.tolist() == [0, 1, 1, 0]  # 1 (unsure class 0) left out
+    idx, labels = select_confident(probs, per_class=1)
+    assert idx.tolist() == [2, 3] and labels.tolist() == [0, 1]
+    ds = ArrayDataset(np.arange(6 * 16, dtype=np.uint8).reshape(6, 4, 4), [1, 1, 1, 0, 0, 0])
+    pseudo = Relabeled(ds, [3, 5], [1, 0])
+    assert len(pseudo) == 2 and int(pseudo[0]["label"]) == 1  # the given label, not the dataset's
+    assert torch.equal(pseudo[1]["image"], ds[5]["image"])
+
+
+def test_self_training_labels_the_pool_and_retrains_from_the_same_start(
+    ae_run: Path, toy_npz: Path, tmp_path: Path
+) -> None:
+    le.quiet_lightning()
+    ae = aekit.load(ae_run)
+    splits = open_data(f"npy:{toy_npz}")
+    pool = splits.train
+    pool_y = dataset_labels(pool)
+    idx = sample_per_class(pool_y, 2, seed=0)
+    labeled = torch.utils.data.Subset(pool, idx.tolist())
+    cfg = le.FinetuneConfig(mode="full", steps=20, epochs=1, batch_size=16, lr=1e-2, encoder_bn="train")
+    [(_, teacher)] = le.finetune(labeled, tmp_path / "teacher", cfg, 3, ae, seed=0)
+    task, rounds = le.self_train(
+        teacher.model, labeled, idx, pool, tmp_path / "st", cfg, 3, rounds=2, pseudo_per_class=3,
+        pretrained=ae, seed=0, pool_labels=pool_y,
+    )  # fmt: skip
+    assert [r["round"] for r in rounds] == [1, 2]
+    assert rounds[0]["pseudo_labeled"] <= 9 < rounds[1]["pseudo_labeled"] <= 18  # r * 3 per predicted class
+    assert all(0.0 <= r["pseudo_accuracy"] <= 1.0 for r in rounds)
+    assert (tmp_path / "st" / "round_2" / "best.ckpt").is_file()
+    assert task.hparams.metadata["self_train_round"] == 2
+    # the student is a new network from the autoencoder, not the teacher fine-tuned further
+    assert not torch.equal(task.model.state_dict()["head.2.weight"], teacher.model.state_dict()["head.2.weight"])

@@ -177,7 +177,8 @@ def _le_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--methods",
         default=",".join(DEFAULT_METHODS),
-        help=f"comma list of {', '.join(METHODS)} (ae_aux: full fine-tuning + reconstruction of the unlabeled pool)",
+        help=f"comma list of {', '.join(METHODS)} (ae_aux: full fine-tuning + reconstruction of the unlabeled pool; "
+        "*_selftrain: pseudo-labels on the pool; scratch_noaug: scratch without augmentation)",
     )
     p.add_argument("--out", type=Path, default=Path("runs/label_efficiency"))
     p.add_argument("--progress", action="store_true", help="progress bars of every training run")
@@ -200,6 +201,15 @@ def _le_args(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--aux-weight", type=float, default=10.0, help="ae_aux: weight of the (per-pixel mean) reconstruction loss"
     )
+    g = p.add_argument_group("self-training (ae_selftrain, scratch_selftrain)")
+    g.add_argument("--self-train-rounds", type=int, default=2, help="pseudo-label / retrain rounds")
+    g.add_argument(
+        "--pseudo-per-class",
+        type=int,
+        default=1000,
+        help="round r adds the r * N most confident pool images of every predicted class",
+    )
+    g.add_argument("--self-train-steps", type=int, default=None, help="steps per round (default: --steps)")
     add_finetune_arguments(p)
 
 
@@ -242,6 +252,9 @@ def run_label_efficiency_cli(args: argparse.Namespace) -> int:
         pretrain_seed=args.pretrain_seed,
         knn_k=args.knn_k,
         aux_weight=args.aux_weight,
+        self_train_rounds=args.self_train_rounds,
+        pseudo_per_class=args.pseudo_per_class,
+        self_train_steps=args.self_train_steps,
         finetune=finetune_config(args),
         accelerator=args.accelerator,
         progress=args.progress,

@@ -70,6 +70,48 @@ class RepeatDataset(Dataset):
         return self.dataset[i % self.n]
 
 
+class Relabeled(Dataset):
+    """``dataset[indices[i]]``'s image with ``labels[i]`` as its label: pseudo-labeled pool images."""
+
+    def __init__(
+        self, dataset: Dataset, indices: Sequence[int] | np.ndarray, labels: Sequence[int] | np.ndarray
+    ) -> None:
+        if len(indices) != len(labels):
+            raise ValueError(f"{len(indices)} indices but {len(labels)} labels")
+        self.dataset = dataset
+        self.indices = np.asarray(indices, dtype=np.int64)
+        self.labels = np.asarray(labels, dtype=np.int64)
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
+        image = self.dataset[int(self.indices[i])]["image"]
+        return {"image": image, "label": torch.tensor(int(self.labels[i]), dtype=torch.long)}
+
+
+def select_confident(
+    probs: np.ndarray, per_class: int, exclude: Sequence[int] | np.ndarray = ()
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pseudo-labels for self-training: for every class, the ``per_class`` pool items predicted as that class
+    with the highest confidence (fewer where fewer are predicted), skipping ``exclude`` (the labeled few).
+
+    Balanced per class on purpose: picking by a global confidence threshold lets the easiest classes (on
+    MNIST the 1s and 0s) crowd out the hard ones. Returns ``(indices, labels)``, indices sorted.
+    """
+    probs = np.asarray(probs)
+    pred = probs.argmax(1)
+    conf = probs.max(1)
+    allowed = np.ones(len(probs), dtype=bool)
+    allowed[np.asarray(exclude, dtype=np.int64)] = False
+    picked = []
+    for c in range(probs.shape[1]):
+        idx = np.flatnonzero((pred == c) & allowed)
+        picked.append(idx[np.argsort(-conf[idx], kind="stable")[:per_class]])
+    idx = np.sort(np.concatenate(picked)) if picked else np.zeros(0, dtype=np.int64)
+    return idx, pred[idx]
+
+
 class MixedDataset(Dataset):
     """Alternates labeled items and unlabeled ones (``label`` = -1), so every shuffled batch is about half
     labeled, half unlabeled: for training with reconstruction as an auxiliary loss on the unlabeled pool.

@@ -13,7 +13,13 @@ Flow of :func:`run_label_efficiency` (``aekit label-efficiency``):
      (``FinetuneConfig.mode``); ``ae_probe``: the probe stage alone (same run, scored after stage 1);
    - ``scratch``: the same network, randomly initialised, trained on the same labels with the same budget;
    - ``pca_logreg``: PCA (fitted on the unlabeled pool, ``latent_dim`` components) + logistic regression;
-   - ``knn_z``: k-nearest neighbours on the autoencoder's standardised codes z.
+   - ``knn_z``: k-nearest neighbours on the autoencoder's standardised codes z;
+   - ``scratch_noaug``: the scratch network without augmentation (the "CNN on the labels alone" of the
+     published references);
+   - ``ae_selftrain`` / ``scratch_selftrain``: the fine-tuned (resp. scratch) network labels the unlabeled pool,
+     its most confident predictions (balanced per class) join the labeled few, and a fresh network from the
+     same start (autoencoder resp. random) trains on both; ``self_train_rounds`` times, with more pool images
+     each round (:func:`self_train`). Semi-supervised: these use the pool's images, never its labels.
 
 4. Every finished cell is written at once to ``OUT/cells.json`` (atomically), so an interrupted run continues
    where it stopped; then ``results.md`` (mean and std over seeds), ``summary.json`` and
@@ -40,16 +46,25 @@ from torch.utils.data import ConcatDataset, DataLoader, Dataset, Subset
 
 from aekit.data import DataModule, DataSplits, open_data
 from aekit.data.base import DataError
-from aekit.data.sampling import MixedDataset, RepeatDataset, dataset_labels, sample_per_class
+from aekit.data.sampling import (
+    MixedDataset,
+    Relabeled,
+    RepeatDataset,
+    dataset_labels,
+    sample_per_class,
+    select_confident,
+)
 from aekit.engine import TrainConfig, fit
 from aekit.io import atomic_write_bytes, load
 from aekit.models.classifier import classifier_kwargs_from
+from aekit.tasks import load_task
 from aekit.tasks.classification import ClassificationTask, classification_scores, predict_proba
 from aekit.tasks.reconstruction import ReconstructionTask
 
 AE_METHODS = ("ae_finetune", "ae_probe")
-METHODS = ("ae_finetune", "ae_probe", "scratch", "pca_logreg", "knn_z", "ae_aux")
-DEFAULT_METHODS = METHODS[:5]  # ae_aux (semi-supervised, ~2x the cost per step) on request
+METHODS = ("ae_finetune", "ae_probe", "scratch", "pca_logreg", "knn_z", "ae_aux", "scratch_noaug", "ae_selftrain",
+           "scratch_selftrain")  # fmt: skip
+DEFAULT_METHODS = METHODS[:5]  # the semi-supervised ones (several times the cost) and scratch_noaug on request
 FINETUNE_MODES = ("probe", "full", "probe+full")
 CELLS_NAME = "cells.json"
 
@@ -199,6 +214,60 @@ def finetune(
     return done
 
 
+def self_train(
+    teacher: nn.Module,
+    labeled: Dataset,
+    labeled_indices: np.ndarray,
+    pool: Dataset,
+    run_dir: str | Path,
+    cfg: FinetuneConfig,
+    num_classes: int,
+    rounds: int,
+    pseudo_per_class: int,
+    pretrained: nn.Module | None = None,
+    model_kwargs: dict[str, Any] | None = None,
+    seed: int = 0,
+    metadata: dict[str, Any] | None = None,
+    eval_batch_size: int = 512,
+    pool_labels: np.ndarray | None = None,
+    log: Callable[[str], None] | None = None,
+) -> tuple[ClassificationTask, list[dict[str, Any]]]:
+    """Self-training (pseudo-labelling) on the unlabeled ``pool``, starting from a trained ``teacher``.
+
+    Round ``r`` (1..``rounds``): the current teacher predicts the pool (eval mode, no augmentation); the
+    ``r * pseudo_per_class`` most confident images of every predicted class (:func:`select_confident`, the
+    labeled few excluded) get their predicted label; a new network from the same start as the teacher
+    (``pretrained`` autoencoder, or random ``model_kwargs``) trains with ``cfg`` on batches that are half the
+    labeled few (repeated), half pseudo-labeled; it is the next teacher. A fresh start each round keeps the
+    teacher's early mistakes from being fine-tuned in twice. ``pool_labels``, if given, are used for one thing
+    only: the reported ``pseudo_accuracy`` of each round (a diagnostic; selection never sees them).
+
+    Returns the last student and one info dict per round.
+    """
+    run_dir = Path(run_dir)
+    rounds_info: list[dict[str, Any]] = []
+    task: ClassificationTask | None = None
+    for r in range(1, rounds + 1):
+        probs, _ = predict_proba(teacher, pool, eval_batch_size)
+        idx, labels = select_confident(probs, r * pseudo_per_class, exclude=labeled_indices)
+        info: dict[str, Any] = {"round": r, "pseudo_labeled": len(idx)}
+        if pool_labels is not None:
+            info["pseudo_accuracy"] = round(float((np.asarray(pool_labels)[idx] == labels).mean()), 4)
+        pseudo = Relabeled(pool, idx, labels)
+        train = ConcatDataset([RepeatDataset(labeled, len(pseudo)), pseudo])
+        [(_, task)] = finetune(
+            train, run_dir / f"round_{r}", cfg, num_classes, pretrained, model_kwargs=model_kwargs,
+            seed=seed * 1000 + r, metadata={**(metadata or {}), "self_train_round": r},
+        )[-1:]  # fmt: skip
+        teacher = task.model
+        rounds_info.append(info)
+        if log is not None:
+            log(f"    self-training round {r}: {info}")
+    if task is None:
+        raise ValueError("self_train needs rounds >= 1")
+    return task, rounds_info
+
+
 # -- the experiment ------------------------------------------------------------------------------
 
 
@@ -238,6 +307,9 @@ class ExperimentConfig:
     pca_components: int | None = None
     knn_k: int = 5
     aux_weight: float = 10.0
+    self_train_rounds: int = 2
+    pseudo_per_class: int = 1000
+    self_train_steps: int | None = None  # per round; None: finetune.steps
     eval_batch_size: int = 512
     finetune: FinetuneConfig = field(default_factory=FinetuneConfig)
     accelerator: str = "auto"
@@ -382,11 +454,11 @@ def run_label_efficiency(cfg: ExperimentConfig, log: Callable[[str], None] = pri
     pca_pool = pca_test = None
     meta = {"class_names": splits.info.get("class_names"), "data": splits.info.get("source", cfg.data)}
 
-    def record(method: str, k: int, seed: int, n: int, probs: np.ndarray, seconds: float) -> None:
+    def record(method: str, k: int, seed: int, n: int, probs: np.ndarray, seconds: float, **extra: Any) -> None:
         scores = classification_scores(probs, test_y, num_classes)
         cells[cell_key(method, k, seed)] = {
             "method": method, "labels_per_class": k, "seed": seed, "n_labeled": n,
-            **scores, "seconds": round(seconds, 2), "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
+            **scores, "seconds": round(seconds, 2), "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S"), **extra,
         }  # fmt: skip
         save_cells(cells_path, state)
         log(f"  {method:12s} {k:4d}/class seed {seed}: acc {scores['accuracy']:.4f}  ({seconds:.0f} s)")
@@ -399,7 +471,10 @@ def run_label_efficiency(cfg: ExperimentConfig, log: Callable[[str], None] = pri
             idx = sample_per_class(pool_y, k, seed)
             labeled = Subset(pool, idx.tolist())
             run_base = out / "runs" / f"k{k}_s{seed}"
-            if any(m in AE_METHODS for m in pending):
+            teachers: dict[str, tuple[ClassificationTask, float]] = {}  # start -> (trained network, seconds)
+            if any(m in AE_METHODS for m in pending) or (
+                "ae_selftrain" in pending and not (run_base / "ae" / "best.ckpt").is_file()
+            ):
                 t0 = time.time()
                 for stage, task in finetune(
                     labeled, run_base / "ae", cfg.finetune, num_classes, ae, seed=seed, metadata=meta
@@ -408,6 +483,7 @@ def run_label_efficiency(cfg: ExperimentConfig, log: Callable[[str], None] = pri
                     if method in pending:
                         probs, _ = predict_proba(task.model, test, cfg.eval_batch_size)
                         record(method, k, seed, len(idx), probs, time.time() - t0)
+                teachers["ae"] = (task, time.time() - t0)
             if "ae_aux" in pending:
                 t0 = time.time()
                 aux_cfg = replace(cfg.finetune, mode="full", recon_weight=cfg.aux_weight)
@@ -417,14 +493,45 @@ def run_label_efficiency(cfg: ExperimentConfig, log: Callable[[str], None] = pri
                 )  # fmt: skip
                 probs, _ = predict_proba(task.model, test, cfg.eval_batch_size)
                 record("ae_aux", k, seed, len(idx), probs, time.time() - t0)
-            if "scratch" in pending:
+            scratch_kwargs = classifier_kwargs_from(ae)
+            if "scratch" in pending or (
+                "scratch_selftrain" in pending and not (run_base / "scratch" / "best.ckpt").is_file()
+            ):
                 t0 = time.time()
                 [(_, task)] = finetune(
                     labeled, run_base / "scratch", cfg.finetune, num_classes, None,
-                    model_kwargs=classifier_kwargs_from(ae), seed=seed, metadata=meta,
+                    model_kwargs=scratch_kwargs, seed=seed, metadata=meta,
+                )  # fmt: skip
+                if "scratch" in pending:
+                    probs, _ = predict_proba(task.model, test, cfg.eval_batch_size)
+                    record("scratch", k, seed, len(idx), probs, time.time() - t0)
+                teachers["scratch"] = (task, time.time() - t0)
+            if "scratch_noaug" in pending:
+                t0 = time.time()
+                [(_, task)] = finetune(
+                    labeled, run_base / "scratch_noaug", replace(cfg.finetune, augment=False), num_classes, None,
+                    model_kwargs=scratch_kwargs, seed=seed, metadata=meta,
                 )  # fmt: skip
                 probs, _ = predict_proba(task.model, test, cfg.eval_batch_size)
-                record("scratch", k, seed, len(idx), probs, time.time() - t0)
+                record("scratch_noaug", k, seed, len(idx), probs, time.time() - t0)
+            for start in ("ae", "scratch"):
+                method = f"{start}_selftrain"
+                if method not in pending:
+                    continue
+                if start in teachers:
+                    teacher, teacher_s = teachers[start]
+                else:  # trained in an earlier (interrupted) run: its final weights
+                    teacher, teacher_s = load_task(run_base / start / "best.ckpt"), 0.0
+                t0 = time.time()
+                st_cfg = replace(cfg.finetune, steps=cfg.self_train_steps or cfg.finetune.steps)
+                task, rounds = self_train(
+                    teacher.model, labeled, idx, pool, run_base / method, st_cfg, num_classes,
+                    cfg.self_train_rounds, cfg.pseudo_per_class,
+                    pretrained=ae if start == "ae" else None, model_kwargs=None if start == "ae" else scratch_kwargs,
+                    seed=seed, metadata=meta, eval_batch_size=cfg.eval_batch_size, pool_labels=pool_y, log=log,
+                )  # fmt: skip
+                probs, _ = predict_proba(task.model, test, cfg.eval_batch_size)
+                record(method, k, seed, len(idx), probs, teacher_s + time.time() - t0, rounds=rounds)
             if "pca_logreg" in pending:
                 t0 = time.time()
                 if pca_pool is None:
