@@ -2,9 +2,12 @@
 
 Unlabeled pool: the 60,000 training digits minus the last 10,000, which are the test set (unless
 ``--test-images/--test-labels`` IDX files are given). Methods on the same labeled subsets and seeds:
-AE fine-tuning (probe then full), the probe alone, the same network from scratch, PCA + logistic
-regression, kNN on z. Each ``--variants`` entry pre-trains one autoencoder (``ae``: plain; ``dae``:
-denoising, Gaussian noise 0.3; ``mae``: masked, 50 % of pixels zeroed) and fine-tunes from it.
+AE fine-tuning, the same network from scratch (with and without augmentation), PCA + logistic
+regression, kNN on z, and (unless ``--no-self-train``) self-training on the unlabeled pool from the
+fine-tuned AE network and from the scratch network (``ae_selftrain``, ``scratch_selftrain``: confident
+pseudo-labels, balanced per class, ``--self-train-rounds`` rounds). Each ``--variants`` entry pre-trains one
+autoencoder (``ae``: plain; ``dae``: denoising, Gaussian noise 0.3; ``mae``: masked, 50 % of pixels zeroed)
+and fine-tunes from it.
 
 Targets (from the issue): AE fine-tuning >= 95 % test accuracy with 10 labels per class, and >= 10 points
 above the same network from scratch. Published references with 100 labels (test error): M1+TSVM 11.82 %,
@@ -44,6 +47,11 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--encoder-lr-scale", type=float, default=1.0)
     p.add_argument("--encoder-bn", default="train", help="frozen or train")
     p.add_argument("--no-augment", action="store_true")
+    p.add_argument("--precision", default="bf16-mixed", help="fine-tuning precision (bf16-mixed: 1.5x on AMX CPUs)")
+    p.add_argument("--no-self-train", action="store_true", help="leave out ae_selftrain and scratch_selftrain")
+    p.add_argument("--self-train-rounds", type=int, default=3)
+    p.add_argument("--pseudo-per-class", type=int, default=1500, help="round r: r * N pseudo-labels per class")
+    p.add_argument("--self-train-steps", type=int, default=1500, help="training steps per self-training round")
     p.add_argument("--out", type=Path, default=Path("runs/bench_label_efficiency"))
     args = p.parse_args(argv)
 
@@ -65,7 +73,12 @@ def main(argv: list[str] | None = None) -> dict:
     combined: dict[str, dict] = {}
     for i, variant in enumerate(variants):
         ae_methods = ["ae_finetune", "ae_probe"] if args.mode == "probe+full" else ["ae_finetune"]
-        methods = [*ae_methods, "scratch", "pca_logreg", "knn_z"] if i == 0 else [*ae_methods, "knn_z"]
+        if not args.no_self_train:
+            ae_methods.append("ae_selftrain")
+        baselines = ["scratch", "scratch_noaug", "pca_logreg", "knn_z"]
+        if not args.no_self_train:
+            baselines.insert(1, "scratch_selftrain")
+        methods = [*ae_methods, *baselines] if i == 0 else [*ae_methods, "knn_z"]
         cfg = ExperimentConfig(
             data=f"mnist:{args.data}",
             out=args.out / variant,
@@ -76,36 +89,43 @@ def main(argv: list[str] | None = None) -> dict:
             ae_kwargs={"latent_dim": args.latent_dim, "widths": [int(w) for w in args.widths.split(",")]},
             pretrain_epochs=args.pretrain_epochs,
             pretrain_minutes=args.minutes,
+            self_train_rounds=args.self_train_rounds,
+            pseudo_per_class=args.pseudo_per_class,
+            self_train_steps=args.self_train_steps,
             finetune=FinetuneConfig(
                 mode=args.mode,
                 steps=args.steps,
                 encoder_lr_scale=args.encoder_lr_scale,
                 encoder_bn=args.encoder_bn,
                 augment=not args.no_augment,
+                precision=args.precision,
             ),
             **VARIANTS[variant],
         )
         summary = run_label_efficiency(cfg, log=lambda s: print(s, file=sys.stderr, flush=True))
         for method, by_k in summary.items():
-            name = method if method in ("scratch", "pca_logreg") or len(variants) == 1 else f"{method}[{variant}]"
+            shared = method.startswith("scratch") or method == "pca_logreg"
+            name = method if shared or len(variants) == 1 else f"{method}[{variant}]"
             combined[name] = by_k
     wall = time.time() - t0
 
-    ae_best = max(
-        (
-            combined[m][str(ks[0])]["mean"]
-            for m in combined
-            if m.startswith("ae_finetune") and str(ks[0]) in combined[m]
-        ),
-        default=float("nan"),
-    )
-    scratch = combined.get("scratch", {}).get(str(ks[0]), {}).get("mean", float("nan"))
+    at: dict[str, float] = {}  # method -> the best variant's mean test accuracy at the first label count
+    for m, by_k in combined.items():
+        if str(ks[0]) in by_k:
+            name = m.split("[")[0]
+            at[name] = max(at.get(name, 0.0), by_k[str(ks[0])]["mean"])
+    ae_methods = [m for m in ("ae_finetune", "ae_selftrain") if m in at]
     checks = {
         "labels_per_class": ks[0],
-        "ae_finetune_best": ae_best,
-        "scratch": scratch,
-        "target_95": ae_best >= 0.95,
-        "target_10_points_over_scratch": ae_best - scratch >= 0.10,
+        **{f"{m}_mean": round(v, 4) for m, v in at.items()},
+        # the issue's targets, for each AE method, against each scratch baseline of the same run
+        **{f"target_95[{m}]": at[m] >= 0.95 for m in ae_methods},
+        **{
+            f"points_over[{m} vs {s}]": round(100 * (at[m] - at[s]), 2)
+            for m in ae_methods
+            for s in ("scratch", "scratch_noaug", "scratch_selftrain")
+            if s in at
+        },
         "references_test_error_percent_100_labels": REFERENCES_ERROR_100_LABELS,
         "wall_seconds": round(wall, 1),
     }
