@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--precision", default="bf16-mixed", help="fine-tuning precision (bf16-mixed: 1.5x on AMX CPUs)")
     p.add_argument("--no-self-train", action="store_true", help="leave out ae_selftrain and scratch_selftrain")
     p.add_argument("--self-train-rounds", type=int, default=3)
-    p.add_argument("--pseudo-per-class", type=int, default=1500, help="round r: r * N pseudo-labels per class")
+    p.add_argument("--pseudo-fraction", type=float, default=0.3, help="round r: r * F of the pool pseudo-labeled")
     p.add_argument("--self-train-steps", type=int, default=1500, help="training steps per self-training round")
     p.add_argument("--out", type=Path, default=Path("runs/bench_label_efficiency"))
     args = p.parse_args(argv)
@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> dict:
             pretrain_epochs=args.pretrain_epochs,
             pretrain_minutes=args.minutes,
             self_train_rounds=args.self_train_rounds,
-            pseudo_per_class=args.pseudo_per_class,
+            pseudo_fraction=args.pseudo_fraction,
             self_train_steps=args.self_train_steps,
             finetune=FinetuneConfig(
                 mode=args.mode,

@@ -307,11 +307,12 @@ def test_self_training_labels_the_pool_and_retrains_from_the_same_start(
     cfg = le.FinetuneConfig(mode="full", steps=20, epochs=1, batch_size=16, lr=1e-2, encoder_bn="train")
     [(_, teacher)] = le.finetune(labeled, tmp_path / "teacher", cfg, 3, ae, seed=0)
     task, rounds = le.self_train(
-        teacher.model, labeled, idx, pool, tmp_path / "st", cfg, 3, rounds=2, pseudo_per_class=3,
+        teacher.model, labeled, idx, pool, tmp_path / "st", cfg, 3, rounds=2, pseudo_fraction=0.1,
         pretrained=ae, seed=0, pool_labels=pool_y,
     )  # fmt: skip
     assert [r["round"] for r in rounds] == [1, 2]
-    assert rounds[0]["pseudo_labeled"] <= 9 < rounds[1]["pseudo_labeled"] <= 18  # r * 3 per predicted class
+    per_class = [int(np.ceil(f * len(pool) / 3)) for f in (0.1, 0.2)]  # round r: r * 10 % of the pool
+    assert rounds[0]["pseudo_labeled"] <= 3 * per_class[0] < rounds[1]["pseudo_labeled"] <= 3 * per_class[1]
     assert all(0.0 <= r["pseudo_accuracy"] <= 1.0 for r in rounds)
     assert (tmp_path / "st" / "round_2" / "best.ckpt").is_file()
     assert task.hparams.metadata["self_train_round"] == 2

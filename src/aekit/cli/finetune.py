@@ -202,12 +202,12 @@ def _le_args(p: argparse.ArgumentParser) -> None:
         "--aux-weight", type=float, default=10.0, help="ae_aux: weight of the (per-pixel mean) reconstruction loss"
     )
     g = p.add_argument_group("self-training (ae_selftrain, scratch_selftrain)")
-    g.add_argument("--self-train-rounds", type=int, default=2, help="pseudo-label / retrain rounds")
+    g.add_argument("--self-train-rounds", type=int, default=3, help="pseudo-label / retrain rounds")
     g.add_argument(
-        "--pseudo-per-class",
-        type=int,
-        default=1000,
-        help="round r adds the r * N most confident pool images of every predicted class",
+        "--pseudo-fraction",
+        type=float,
+        default=0.3,
+        help="round r pseudo-labels the most confident r * F of the pool (F * pool / classes per predicted class)",
     )
     g.add_argument("--self-train-steps", type=int, default=None, help="steps per round (default: --steps)")
     add_finetune_arguments(p)
@@ -253,7 +253,7 @@ def run_label_efficiency_cli(args: argparse.Namespace) -> int:
         knn_k=args.knn_k,
         aux_weight=args.aux_weight,
         self_train_rounds=args.self_train_rounds,
-        pseudo_per_class=args.pseudo_per_class,
+        pseudo_fraction=args.pseudo_fraction,
         self_train_steps=args.self_train_steps,
         finetune=finetune_config(args),
         accelerator=args.accelerator,

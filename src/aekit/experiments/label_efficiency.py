@@ -223,7 +223,7 @@ def self_train(
     cfg: FinetuneConfig,
     num_classes: int,
     rounds: int,
-    pseudo_per_class: int,
+    pseudo_fraction: float,
     pretrained: nn.Module | None = None,
     model_kwargs: dict[str, Any] | None = None,
     seed: int = 0,
@@ -234,22 +234,25 @@ def self_train(
 ) -> tuple[ClassificationTask, list[dict[str, Any]]]:
     """Self-training (pseudo-labelling) on the unlabeled ``pool``, starting from a trained ``teacher``.
 
-    Round ``r`` (1..``rounds``): the current teacher predicts the pool (eval mode, no augmentation); the
-    ``r * pseudo_per_class`` most confident images of every predicted class (:func:`select_confident`, the
-    labeled few excluded) get their predicted label; a new network from the same start as the teacher
-    (``pretrained`` autoencoder, or random ``model_kwargs``) trains with ``cfg`` on batches that are half the
-    labeled few (repeated), half pseudo-labeled; it is the next teacher. A fresh start each round keeps the
-    teacher's early mistakes from being fine-tuned in twice. ``pool_labels``, if given, are used for one thing
-    only: the reported ``pseudo_accuracy`` of each round (a diagnostic; selection never sees them).
+    Round ``r`` (1..``rounds``): the current teacher predicts the pool (eval mode, no augmentation); for every
+    predicted class its ``r * pseudo_fraction * len(pool) / num_classes`` most confident images
+    (:func:`select_confident`, the labeled few excluded) get their predicted label; a new network from the
+    same start as the teacher (``pretrained`` autoencoder, or random ``model_kwargs``) trains with ``cfg`` on
+    batches that are half the labeled few (repeated), half pseudo-labeled; it is the next teacher. A fresh
+    start each round keeps the teacher's early mistakes from being fine-tuned in twice. ``pool_labels``, if
+    given, serve one thing only: the reported ``pseudo_accuracy`` of each round (selection never sees them).
 
     Returns the last student and one info dict per round.
     """
     run_dir = Path(run_dir)
     rounds_info: list[dict[str, Any]] = []
     task: ClassificationTask | None = None
+    if not 0 < pseudo_fraction <= 1:
+        raise ValueError(f"--pseudo-fraction must be in (0, 1], not {pseudo_fraction}")
     for r in range(1, rounds + 1):
         probs, _ = predict_proba(teacher, pool, eval_batch_size)
-        idx, labels = select_confident(probs, r * pseudo_per_class, exclude=labeled_indices)
+        per_class = math.ceil(min(1.0, r * pseudo_fraction) * len(probs) / num_classes)
+        idx, labels = select_confident(probs, per_class, exclude=labeled_indices)
         info: dict[str, Any] = {"round": r, "pseudo_labeled": len(idx)}
         if pool_labels is not None:
             info["pseudo_accuracy"] = round(float((np.asarray(pool_labels)[idx] == labels).mean()), 4)
@@ -307,8 +310,8 @@ class ExperimentConfig:
     pca_components: int | None = None
     knn_k: int = 5
     aux_weight: float = 10.0
-    self_train_rounds: int = 2
-    pseudo_per_class: int = 1000
+    self_train_rounds: int = 3
+    pseudo_fraction: float = 0.3  # round r pseudo-labels up to r * this share of the pool, per class
     self_train_steps: int | None = None  # per round; None: finetune.steps
     eval_batch_size: int = 512
     finetune: FinetuneConfig = field(default_factory=FinetuneConfig)
@@ -526,7 +529,7 @@ def run_label_efficiency(cfg: ExperimentConfig, log: Callable[[str], None] = pri
                 st_cfg = replace(cfg.finetune, steps=cfg.self_train_steps or cfg.finetune.steps)
                 task, rounds = self_train(
                     teacher.model, labeled, idx, pool, run_base / method, st_cfg, num_classes,
-                    cfg.self_train_rounds, cfg.pseudo_per_class,
+                    cfg.self_train_rounds, cfg.pseudo_fraction,
                     pretrained=ae if start == "ae" else None, model_kwargs=None if start == "ae" else scratch_kwargs,
                     seed=seed, metadata=meta, eval_batch_size=cfg.eval_batch_size, pool_labels=pool_y, log=log,
                 )  # fmt: skip
