@@ -240,6 +240,24 @@ def test_finetune_cli_writes_a_run_and_metrics(ae_run: Path, toy_npz: Path, tmp_
     assert main(["finetune", str(ae_run), "--data", f"npy:{toy_npz}", "--labels-per-class", "500"]) == 2
 
 
+def test_finetune_cli_self_trains_on_the_pool_when_asked(ae_run: Path, toy_npz: Path, tmp_path: Path) -> None:
+    from aekit.cli.main import main
+
+    out = tmp_path / "ft_st"
+    rc = main(
+        [
+            "finetune", str(ae_run), "--data", f"npy:{toy_npz}", "--labels-per-class", "2", "--steps", "3",
+            "--ft-epochs", "1", "--ft-batch-size", "6", "--mode", "full", "--self-train-rounds", "2",
+            "--pseudo-fraction", "0.2", "--self-train-steps", "2", "--out", str(out),
+        ]
+    )  # fmt: skip
+    assert rc == 0
+    stages = [r["stage"] for r in json.loads((out / "metrics.json").read_text())["stages"]]
+    assert stages == ["full", "self_train_round_2"]
+    final = out / "self_train" / "round_2"
+    assert (final / "best.ckpt").is_file() and isinstance(aekit.load(final), EncoderClassifier)
+
+
 def test_classification_task_trains_on_a_datamodule(tmp_path: Path) -> None:
     """The task works through the engine with a validation split too (monitor val/loss)."""
     le.quiet_lightning()

@@ -78,6 +78,19 @@ def add_finetune_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--precision", default="32")
 
 
+def add_self_train_arguments(p: argparse.ArgumentParser, title: str, rounds: int) -> None:
+    """Self-training on the unlabeled pool (pseudo-labels), shared by finetune and label-efficiency."""
+    g = p.add_argument_group(title)
+    g.add_argument("--self-train-rounds", type=int, default=rounds, help="pseudo-label / retrain rounds")
+    g.add_argument(
+        "--pseudo-fraction",
+        type=float,
+        default=0.3,
+        help="round r pseudo-labels the most confident r * F of the pool (F * pool / classes per predicted class)",
+    )
+    g.add_argument("--self-train-steps", type=int, default=None, help="steps per round (default: --steps)")
+
+
 def finetune_config(args: argparse.Namespace):  # -> FinetuneConfig
     from aekit.experiments.label_efficiency import FinetuneConfig
 
@@ -114,6 +127,7 @@ def _finetune_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--progress", action="store_true", help="show progress bars")
     add_labeled_data_arguments(p)
     add_finetune_arguments(p)
+    add_self_train_arguments(p, "self-training on the unlabeled pool after fine-tuning (off by default)", rounds=0)
 
 
 @command(
@@ -122,12 +136,14 @@ def _finetune_args(p: argparse.ArgumentParser) -> None:
     add_arguments=_finetune_args,
 )
 def run_finetune(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
     from torch.utils.data import ConcatDataset, Subset
 
     from aekit.data import open_data
     from aekit.data.sampling import dataset_labels, sample_per_class
     from aekit.engine import set_threads
-    from aekit.experiments.label_efficiency import ImagesOnly, finetune, quiet_lightning
+    from aekit.experiments.label_efficiency import ImagesOnly, finetune, quiet_lightning, self_train
     from aekit.io import load
     from aekit.tasks.classification import classification_scores, predict_proba
 
@@ -140,10 +156,12 @@ def run_finetune(args: argparse.Namespace) -> int:
     num_classes = int(splits.info.get("num_classes") or pool_y.max() + 1)
     idx = sample_per_class(pool_y, args.labels_per_class, args.seed)
     meta = {"class_names": splits.info.get("class_names"), "data": splits.info.get("source", args.data)}
+    cfg = finetune_config(args)
+    labeled = Subset(pool, idx.tolist())
     stages = finetune(
-        Subset(pool, idx.tolist()),
+        labeled,
         args.out,
-        finetune_config(args),
+        cfg,
         num_classes,
         ae,
         seed=args.seed,
@@ -151,6 +169,15 @@ def run_finetune(args: argparse.Namespace) -> int:
         progress=args.progress,
         unlabeled=ImagesOnly(pool) if args.recon_weight > 0 else None,
     )
+    final_dir = Path(args.out)
+    if args.self_train_rounds > 0:  # pseudo-label the pool with the fine-tuned network, retrain from the AE
+        student, rounds = self_train(
+            stages[-1][1].model, labeled, idx, pool, args.out / "self_train",
+            replace(cfg, steps=args.self_train_steps or cfg.steps), num_classes, args.self_train_rounds,
+            args.pseudo_fraction, pretrained=ae, seed=args.seed, metadata=meta, log=print,
+        )  # fmt: skip
+        stages.append((f"self_train_round_{len(rounds)}", student))
+        final_dir = args.out / "self_train" / f"round_{len(rounds)}"
     test = splits.split("test")
     rows = []
     for stage, task in stages:
@@ -161,7 +188,7 @@ def run_finetune(args: argparse.Namespace) -> int:
     table = markdown_table(rows)
     (args.out / "metrics.md").write_text(table + "\n")
     print(table)
-    print(f"run directory: {args.out}  (best.ckpt = final weights, model.safetensors; test split: {len(test)} images)")
+    print(f"final classifier: {final_dir}  (best.ckpt = final weights, model.safetensors; test: {len(test)} images)")
     return 0
 
 
@@ -201,15 +228,7 @@ def _le_args(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--aux-weight", type=float, default=10.0, help="ae_aux: weight of the (per-pixel mean) reconstruction loss"
     )
-    g = p.add_argument_group("self-training (ae_selftrain, scratch_selftrain)")
-    g.add_argument("--self-train-rounds", type=int, default=3, help="pseudo-label / retrain rounds")
-    g.add_argument(
-        "--pseudo-fraction",
-        type=float,
-        default=0.3,
-        help="round r pseudo-labels the most confident r * F of the pool (F * pool / classes per predicted class)",
-    )
-    g.add_argument("--self-train-steps", type=int, default=None, help="steps per round (default: --steps)")
+    add_self_train_arguments(p, "self-training (ae_selftrain, scratch_selftrain)", rounds=3)
     add_finetune_arguments(p)
 
 
