@@ -74,12 +74,10 @@ def main(argv: list[str] | None = None) -> dict:
     t0 = time.time()
     combined: dict[str, dict] = {}
     for i, variant in enumerate(variants):
+        st = not args.no_self_train
         ae_methods = ["ae_finetune", "ae_probe"] if args.mode == "probe+full" else ["ae_finetune"]
-        if not args.no_self_train:
-            ae_methods.append("ae_selftrain")
-        baselines = ["scratch", "scratch_noaug", "pca_logreg", "knn_z"]
-        if not args.no_self_train:
-            baselines.insert(1, "scratch_selftrain")
+        ae_methods += ["ae_selftrain"] if st else []
+        baselines = ["scratch", *(["scratch_selftrain"] if st else []), "scratch_noaug", "pca_logreg", "knn_z"]
         methods = [*ae_methods, *baselines] if i == 0 else [*ae_methods, "knn_z"]
         cfg = ExperimentConfig(
             data=f"mnist:{args.data}",

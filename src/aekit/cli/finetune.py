@@ -136,8 +136,6 @@ def _finetune_args(p: argparse.ArgumentParser) -> None:
     add_arguments=_finetune_args,
 )
 def run_finetune(args: argparse.Namespace) -> int:
-    from dataclasses import replace
-
     from torch.utils.data import ConcatDataset, Subset
 
     from aekit.data import open_data
@@ -173,8 +171,8 @@ def run_finetune(args: argparse.Namespace) -> int:
     if args.self_train_rounds > 0:  # pseudo-label the pool with the fine-tuned network, retrain from the AE
         student, rounds = self_train(
             stages[-1][1].model, labeled, idx, pool, args.out / "self_train",
-            replace(cfg, steps=args.self_train_steps or cfg.steps), num_classes, args.self_train_rounds,
-            args.pseudo_fraction, pretrained=ae, seed=args.seed, metadata=meta, log=print,
+            cfg, num_classes, args.self_train_rounds, args.pseudo_fraction, args.self_train_steps,
+            pretrained=ae, seed=args.seed, metadata=meta, log=print,
         )  # fmt: skip
         stages.append((f"self_train_round_{len(rounds)}", student))
         final_dir = args.out / "self_train" / f"round_{len(rounds)}"

@@ -108,7 +108,7 @@ def select_confident(
     for c in range(probs.shape[1]):
         idx = np.flatnonzero((pred == c) & allowed)
         picked.append(idx[np.argsort(-conf[idx], kind="stable")[:per_class]])
-    idx = np.sort(np.concatenate(picked)) if picked else np.zeros(0, dtype=np.int64)
+    idx = np.sort(np.concatenate(picked))
     return idx, pred[idx]
 
 

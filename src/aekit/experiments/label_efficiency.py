@@ -224,6 +224,7 @@ def self_train(
     num_classes: int,
     rounds: int,
     pseudo_fraction: float,
+    steps: int | None = None,
     pretrained: nn.Module | None = None,
     model_kwargs: dict[str, Any] | None = None,
     seed: int = 0,
@@ -238,7 +239,8 @@ def self_train(
     predicted class its ``r * pseudo_fraction * len(pool) / num_classes`` most confident images
     (:func:`select_confident`, the labeled few excluded) get their predicted label; a new network from the
     same start as the teacher (``pretrained`` autoencoder, or random ``model_kwargs``) trains with ``cfg`` on
-    batches that are half the labeled few (repeated), half pseudo-labeled; it is the next teacher. A fresh
+    batches that are half the labeled few (repeated), half pseudo-labeled, for ``steps`` steps (default
+    ``cfg.steps``); it is the next teacher. A fresh
     start each round keeps the teacher's early mistakes from being fine-tuned in twice. ``pool_labels``, if
     given, serve one thing only: the reported ``pseudo_accuracy`` of each round (selection never sees them).
 
@@ -249,6 +251,7 @@ def self_train(
     task: ClassificationTask | None = None
     if not 0 < pseudo_fraction <= 1:
         raise ValueError(f"--pseudo-fraction must be in (0, 1], not {pseudo_fraction}")
+    cfg = replace(cfg, steps=steps or cfg.steps)
     for r in range(1, rounds + 1):
         probs, _ = predict_proba(teacher, pool, eval_batch_size)
         per_class = math.ceil(min(1.0, r * pseudo_fraction) * len(probs) / num_classes)
@@ -526,10 +529,9 @@ def run_label_efficiency(cfg: ExperimentConfig, log: Callable[[str], None] = pri
                 else:  # trained in an earlier (interrupted) run: its final weights
                     teacher, teacher_s = load_task(run_base / start / "best.ckpt"), 0.0
                 t0 = time.time()
-                st_cfg = replace(cfg.finetune, steps=cfg.self_train_steps or cfg.finetune.steps)
                 task, rounds = self_train(
-                    teacher.model, labeled, idx, pool, run_base / method, st_cfg, num_classes,
-                    cfg.self_train_rounds, cfg.pseudo_fraction,
+                    teacher.model, labeled, idx, pool, run_base / method, cfg.finetune, num_classes,
+                    cfg.self_train_rounds, cfg.pseudo_fraction, cfg.self_train_steps,
                     pretrained=ae if start == "ae" else None, model_kwargs=None if start == "ae" else scratch_kwargs,
                     seed=seed, metadata=meta, eval_batch_size=cfg.eval_batch_size, pool_labels=pool_y, log=log,
                 )  # fmt: skip
