@@ -79,18 +79,20 @@ def test_corrupt_image_is_named(image_folder):
         ImageFolderDataset(image_folder)
 
 
-def test_mixed_sizes_need_image_size(image_folder):
+def test_mixed_sizes_resize_to_the_most_common_size(image_folder):
     Image.fromarray(np.zeros((20, 18), np.uint8)).save(image_folder / "odd.png")
-    with pytest.raises(DataError, match="--image-size"):
-        ImageFolderDataset(image_folder)
+    ds = ImageFolderDataset(image_folder)
+    assert ds.image_shape == (1, 16, 16) and "--image-size" in ds.decisions["size"]
+    assert all(ds[i]["image"].shape == (1, 16, 16) for i in range(len(ds)))
     ds = ImageFolderDataset(image_folder, image_size="12,10")
     assert ds[0]["image"].shape == (1, 12, 10)
 
 
-def test_mixed_channels_need_channels(image_folder):
+def test_mixed_channels_are_read_as_rgb(image_folder):
     Image.fromarray(blobs(1, 16, channels=3)[0]).save(image_folder / "colour.png")
-    with pytest.raises(DataError, match="--channels 1 or --channels 3"):
-        ImageFolderDataset(image_folder)
+    ds = ImageFolderDataset(image_folder)
+    assert ds.channels == 3 and "--channels" in ds.decisions["channels"]
+    assert ImageFolderDataset(image_folder, channels=1)[0]["image"].shape == (1, 16, 16)
     assert ImageFolderDataset(image_folder, channels=3)[0]["image"].shape == (3, 16, 16)
     with pytest.raises(DataError, match="--channels must be 1, 3 or 4"):
         ImageFolderDataset(image_folder, channels=2)

@@ -143,9 +143,13 @@ def test_hr_data_pairs_and_augmentation(tmp_path: Path) -> None:
     item = splits.train[0]
     assert item["image"].shape == (3, 8, 8) and item["target"].shape == (3, 24, 24)
     torch.testing.assert_close(item["image"], bicubic_down(item["target"], 3))
-    assert len(splits.train) == 3 * 2 and len(splits.val) == 1 and len(splits.test) == 4
+    assert len(splits.train) == 2 * 2 and len(splits.val) == 1 and len(splits.test) == 1
+    rec = splits.info["splits"]  # val and test are held out of training (no fallback to a training image)
+    assert len(set(rec["train"]) | set(rec["val"]) | set(rec["test"])) == 4
     full = splits.test[0]
     assert full["target"].shape == (3, 39, 45) and full["image"].shape == (3, 13, 15)
+    every = open_data(f"hr:{tmp_path / 'hr'}", scale=3, val_fraction=0.0, test_fraction=1.0)  # a benchmark folder
+    assert every.train is None and len(every.test) == 4
 
 
 # -- depth -----------------------------------------------------------------------------------------
@@ -266,7 +270,8 @@ def test_cli_depth_train_evaluate_predict(tmp_path: Path) -> None:
     args += ["--widths", "8,16", "--blocks", "1", "--epochs", "1", "--batch-size", "2", "--no-progress"]
     assert main([*args, "--out", str(run)]) == 0
     assert main(["evaluate", str(run / "best.ckpt"), "--data", f"depth:{images},{depths}"]) == 0
-    assert (run / "metrics.json").is_file() and (run / "depth_examples.png").is_file()
+    ev = run / "evaluations" / "d_images-test"
+    assert (ev / "metrics.json").is_file() and (ev / "depth_examples.png").is_file()
     out = tmp_path / "pred"
     assert main(["predict", str(run / "best.ckpt"), "--input", str(images), "--output", str(out)]) == 0
     assert len(list(out.glob("*.pfm"))) == 6 and len(list(out.glob("*_depth.png"))) == 6
@@ -275,7 +280,7 @@ def test_cli_depth_train_evaluate_predict(tmp_path: Path) -> None:
 
 @pytest.mark.skipif(not (SHARED / "sr" / "Set5").is_dir(), reason="shared SR data (../shared/data/sr) absent")
 def test_set5_bicubic_baseline_is_in_the_published_range() -> None:
-    splits = open_data(f"hr:{SHARED / 'sr' / 'Set5'}", scale=3)
+    splits = open_data(f"hr:{SHARED / 'sr' / 'Set5'}", scale=3, val_fraction=0.0, test_fraction=1.0)
     scores = [float(psnr(*sr_prepare(bicubic_up(it["image"][None], 3), it["target"][None], 3))) for it in splits.test]
     # published with MATLAB imresize: 30.39 dB; the torch a=-0.5 antialiased bicubic lands within 0.1 dB
     assert abs(float(np.mean(scores)) - 30.39) < 0.1

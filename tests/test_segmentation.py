@@ -327,9 +327,11 @@ def test_cli_train_evaluate_predict_and_study(tmp_path: Path, capsys: pytest.Cap
     ckpt = torch.load(run / "best.ckpt", weights_only=True)
     assert any("val/miou" in str(k) for k in ckpt["callbacks"])  # best chosen on validation mIoU
     assert main(["evaluate", str(run / "best.ckpt"), "--data", f"pairs:{imgs},{masks}", "--split", "val"]) == 0
-    metrics = json.loads((run / "metrics.json").read_text())
+    ev = run / "evaluations" / "d_images-val"  # named by data set and split
+    metrics = json.loads((ev / "metrics.json").read_text())
     assert {"global_acc", "class_acc", "miou", "per_class_iou"} <= set(metrics)
-    assert (run / "predictions_val.png").is_file()
+    assert metrics["images"] == len(json.loads((run / "splits.json").read_text())["val"])
+    assert (ev / "predictions_val.png").is_file()
     every = tmp_path / "every"
     assert main(["evaluate", str(run / "best.ckpt"), "--data", f"pairs:{imgs},{masks}", "--all-pairs",
                  "--out", str(every)]) == 0  # fmt: skip

@@ -322,6 +322,8 @@ def test_cli_train_evaluate_predict(tmp_path: Path, capsys: pytest.CaptureFixtur
             "--out",
             str(tmp_path / "ev"),
             "--median-scaling",
+            "--split",
+            "all",  # the training folder itself: by default only its recorded test split is scored
         ]
     )
     out = capsys.readouterr().out

@@ -11,10 +11,13 @@ What a run directory holds after :func:`fit`::
 
 from __future__ import annotations
 
+import json
+import logging
 import os
+import sys
 import time
 import warnings
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,10 +27,57 @@ import yaml
 from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint, TQDMProgressBar
 from lightning.pytorch.loggers import CSVLogger
 
+from aekit.data.splits import write_splits
 from aekit.io import atomic_write_bytes, model_from_checkpoint, read_checkpoint, save_model
 from aekit.tasks.base import Task
 
-PRECISIONS = ("32", "32-true", "bf16-mixed", "16-mixed", "bf16-true")
+PRECISIONS = ("auto", "32", "32-true", "bf16-mixed", "16-mixed", "bf16-true")
+
+
+class NonFiniteLossError(ValueError):
+    """The training loss became NaN/inf: the run stops before a checkpoint of the broken weights is written."""
+
+
+class _DropTips(logging.Filter):
+    """Lightning's advertising tips ("litlogger", "litmodels") are not for aekit's users."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "Tip:" not in str(record.msg)
+
+
+logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(_DropTips())
+warnings.filterwarnings("ignore", message=r".*exists and is not empty.*")  # aekit writes config.yaml there first
+
+
+def resolve_precision(precision: str | None, accelerator: str = "auto") -> str:
+    """``auto`` -> ``bf16-mixed`` where bf16 is fast (AMX/AVX512-BF16 CPU, bf16 GPU), else ``32``."""
+    if precision in (None, "", "auto"):
+        on_gpu = accelerator in ("gpu", "cuda", "auto") and torch.cuda.is_available()
+        if accelerator == "cpu" or not on_gpu:
+            return "bf16-mixed" if cpu_has_fast_bf16() else "32"
+        return "bf16-mixed" if torch.cuda.is_bf16_supported() else "32"
+    return str(precision)
+
+
+def cpu_has_fast_bf16() -> bool:
+    """AMX or AVX512-BF16 on this CPU (torch's capability string, else /proc/cpuinfo flags)."""
+    try:
+        if "AMX" in torch.backends.cpu.get_cpu_capability():
+            return True
+    except AttributeError:
+        pass
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "amx_bf16" in flags or "avx512_bf16" in flags
+
+
+def resolved(cfg: TrainConfig) -> TrainConfig:
+    """``cfg`` with ``precision`` and ``channels_last`` decided (``auto``/None -> this machine's fast path)."""
+    precision = resolve_precision(cfg.precision, cfg.accelerator)
+    channels_last = cfg.channels_last if cfg.channels_last is not None else precision.startswith("bf16")
+    return replace(cfg, precision=precision, channels_last=channels_last)
 
 
 @dataclass
@@ -37,7 +87,7 @@ class TrainConfig:
     epochs: int = 10
     batch_size: int = 64
     seed: int = 0
-    precision: str = "32"
+    precision: str = "auto"  # bf16-mixed where the CPU/GPU runs it fast, else 32 (resolve_precision)
     accelerator: str = "auto"
     devices: int | str = 1
     strategy: str = "auto"
@@ -47,7 +97,7 @@ class TrainConfig:
     num_workers: int = 0
     max_time_minutes: float | None = None
     progress: bool = True
-    channels_last: bool = False
+    channels_last: bool | None = None  # None: on with the bf16 fast path (measured faster there), off at fp32
     limit_train_batches: float | None = None
     log_every_n_steps: int = 20
     time_schedule: bool = False  # with max_time_minutes: the one-cycle schedule follows elapsed time (TimeBudget)
@@ -123,9 +173,62 @@ def write_config(run_dir: Path, config: dict[str, Any]) -> Path:
     return path
 
 
+class StopOnNonFinite(L.Callback):
+    """Stop at the first NaN/inf training loss, before any checkpoint of the broken weights is saved."""
+
+    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs, batch, batch_idx) -> None:  # noqa: ANN001
+        loss = outputs.get("loss") if isinstance(outputs, dict) else outputs
+        if isinstance(loss, torch.Tensor) and not torch.isfinite(loss).all():
+            last = Path(trainer.default_root_dir) / "last.ckpt"
+            kept = (
+                f"the last good checkpoint {last} (epoch {trainer.current_epoch - 1}) is kept"
+                if last.is_file()
+                else "no checkpoint was written"
+            )
+            raise NonFiniteLossError(
+                f"training loss became {float(loss)} at epoch {trainer.current_epoch}, step {trainer.global_step}; "
+                f"{kept}; lower --lr, use --precision 32, or check the inputs"
+            )
+
+
+class ConsoleReport(L.Callback):
+    """Plain console output: the time-per-epoch estimate after the first steps, and (without a terminal,
+    where a progress bar would write thousands of lines) one line per epoch."""
+
+    def __init__(self, epoch_lines: bool, estimate_after: int = 5) -> None:
+        self.epoch_lines = epoch_lines
+        self.estimate_after = estimate_after
+        self.t0 = 0.0
+        self.estimated = False
+
+    def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self.t0 = time.monotonic()
+
+    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs, batch, batch_idx) -> None:  # noqa: ANN001
+        n = trainer.num_training_batches
+        if self.estimated or batch_idx + 1 < min(self.estimate_after, n) or not trainer.is_global_zero:
+            return
+        self.estimated = True
+        per_step = (time.monotonic() - self.t0) / (batch_idx + 1)
+        if n != float("inf"):
+            epochs = trainer.max_epochs or 1
+            print(f"about {per_step * n:.0f} s per epoch ({n} steps), {per_step * n * epochs / 60:.1f} min for "
+                  f"{epochs} epochs (training steps only)", flush=True)  # fmt: skip
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if not self.epoch_lines or not trainer.is_global_zero:
+            return
+        m = trainer.callback_metrics
+        parts = [f"{k} {float(v):.4g}" for k, v in sorted(m.items()) if k.endswith("epoch") or k.startswith("val/")]
+        parts = [p.replace("_epoch", "") for p in parts]
+        print(f"epoch {trainer.current_epoch + 1}/{trainer.max_epochs}  " + "  ".join(parts)
+              + f"  ({time.monotonic() - self.t0:.1f} s)", flush=True)  # fmt: skip
+
+
 def make_trainer(run_dir: Path, cfg: TrainConfig, extra_callbacks: list[L.Callback] | None = None) -> L.Trainer:
     if cfg.precision not in PRECISIONS:
         raise ValueError(f"--precision must be one of {', '.join(PRECISIONS)}, not {cfg.precision!r}")
+    cfg = resolved(cfg)
     checkpoint = ModelCheckpoint(
         dirpath=run_dir,
         filename="best",
@@ -139,8 +242,10 @@ def make_trainer(run_dir: Path, cfg: TrainConfig, extra_callbacks: list[L.Callba
     callbacks: list[L.Callback] = [checkpoint, *(extra_callbacks or [])]
     if cfg.patience:
         callbacks.append(EarlyStopping(monitor=cfg.monitor, mode=cfg.monitor_mode, patience=cfg.patience))
-    if cfg.progress:
+    bar = cfg.progress and sys.stdout.isatty()
+    if bar:
         callbacks.append(TQDMProgressBar(refresh_rate=10))
+    callbacks += [StopOnNonFinite(), ConsoleReport(epoch_lines=cfg.progress and not bar)]
     max_time = None
     if cfg.max_time_minutes:
         total = int(cfg.max_time_minutes * 60)
@@ -158,8 +263,8 @@ def make_trainer(run_dir: Path, cfg: TrainConfig, extra_callbacks: list[L.Callba
         strategy=cfg.strategy,
         callbacks=callbacks,
         logger=CSVLogger(save_dir=run_dir, name="", version=""),
-        enable_progress_bar=cfg.progress,
-        enable_model_summary=cfg.progress,
+        enable_progress_bar=bar,
+        enable_model_summary=bar,
         log_every_n_steps=cfg.log_every_n_steps,
         limit_train_batches=cfg.limit_train_batches,
         deterministic=cfg.deterministic,
@@ -187,11 +292,13 @@ def fit(
         ckpt_path = str(run_dir / "last.ckpt") if resume is True else str(resume)
         if not Path(ckpt_path).is_file():
             raise FileNotFoundError(f"--resume: no checkpoint at {ckpt_path} (a run writes last.ckpt after each epoch)")
+    cfg = resolved(cfg)
     if cfg.channels_last:
         task = task.to(memory_format=torch.channels_last)
     trainer = make_trainer(run_dir, cfg, extra_callbacks)
     if trainer.is_global_zero:
         write_config(run_dir, {**(config or {}), "train": asdict(cfg)})
+        record_decisions(run_dir, getattr(datamodule, "splits", None), cfg)
     trainer.fit(task, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True if ckpt_path else None)
     best = run_dir / "best.ckpt"
     last = run_dir / "last.ckpt"
@@ -205,6 +312,27 @@ def fit(
     return FitResult(run_dir, best, last, trainer)
 
 
+def record_decisions(run_dir: Path, splits: Any, cfg: TrainConfig) -> dict[str, str]:
+    """Print once and save (``decisions.json``, ``splits.json``) what aekit decided for the user: size handling,
+    mask format, channels, split, precision."""
+    info = getattr(splits, "info", None) or {}
+    decisions = dict(info.get("decisions") or {})
+    record = info.get("splits")
+    if record:
+        n = {s: len(record.get(s) or []) for s in ("train", "val", "test")}
+        decisions["split"] = (
+            f"{n['train']} train / {n['val']} val / {n['test']} test: {record.get('method')} (splits.json)"
+        )
+        write_splits(run_dir, record)
+    decisions["precision"] = f"{cfg.precision}{' + channels_last' if cfg.channels_last else ''}" + (
+        " (bf16 is fast on this machine)" if cfg.precision.startswith("bf16") else ""
+    )
+    atomic_write_bytes(run_dir / "decisions.json", (json.dumps(decisions, indent=1) + "\n").encode())
+    for key, text in decisions.items():
+        print(f"{key}: {text}", flush=True)
+    return decisions
+
+
 def fast_bf16_available() -> bool:
     """True where bf16 autocast is a speed-up: a CUDA GPU with bf16, or a CPU with AMX/AVX512-BF16.
 
@@ -212,8 +340,4 @@ def fast_bf16_available() -> bool:
     """
     if torch.cuda.is_available():
         return torch.cuda.is_bf16_supported()
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return "amx_bf16" in flags or "avx512_bf16" in flags
+    return cpu_has_fast_bf16()

@@ -110,8 +110,40 @@ def add_option_once(parser: argparse.ArgumentParser, *flags: str, **kwargs: Any)
     parser.add_argument(*flags, **kwargs)
 
 
+SPLIT_FLAGS = ("val_fraction", "test_fraction", "val_data", "test_data", "split_file", "group_pattern",
+               "val_groups", "test_groups")  # fmt: skip
+
+
+def add_split_arguments(p: argparse.ArgumentParser) -> None:
+    """How the data is split (aekit.data.splits); recorded in the run's splits.json and reused by evaluate."""
+    g = p.add_argument_group("splits (recorded in splits.json; aekit evaluate reuses them)")
+    add_option_once(g, "--val-fraction", type=float, default=None, help="share held out for validation (default 0.1)")  # type: ignore[arg-type]
+    add_option_once(g, "--test-fraction", type=float, default=None, help="share held out for test (default 0.1)")  # type: ignore[arg-type]
+    add_option_once(g, "--val-data", default=None, help="validation items from this folder (same form as --data)")  # type: ignore[arg-type]
+    add_option_once(g, "--test-data", default=None, help="test items from this folder (same form as --data)")  # type: ignore[arg-type]
+    add_option_once(g, "--split-file", default=None, help="CSV file,split[,group] assigning every item")  # type: ignore[arg-type]
+    add_option_once(
+        g,  # type: ignore[arg-type]
+        "--group-pattern",
+        default=None,
+        help="regex on file names giving the group (default: prefix before the first _ or -)",
+    )
+    add_option_once(g, "--val-groups", default=None, help="whole groups held out for validation, e.g. 0006R0")  # type: ignore[arg-type]
+    add_option_once(g, "--test-groups", default=None, help="whole groups held out for test")  # type: ignore[arg-type]
+
+
+def split_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The split flags of ``args`` plus its seed, as keyword options for ``open_data``."""
+    out = {k: getattr(args, k, None) for k in SPLIT_FLAGS}
+    out["seed"] = getattr(args, "seed", 0)
+    if getattr(args, "splitting", None) is not None:  # aekit evaluate: the run's recorded split
+        out["splitting"] = args.splitting
+    return out
+
+
 def add_train_arguments(p: argparse.ArgumentParser) -> None:
     """Flags every ``aekit train`` recipe takes (engine, run directory, reproducibility)."""
+    add_split_arguments(p)
     d = TrainConfig()
     # a recipe's add_arguments runs first and may set its own defaults (p.set_defaults(batch_size=8)); keep them
     epochs = p.get_default("epochs") or d.epochs
@@ -128,7 +160,9 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--optimizer", default="adamw", choices=["adamw", "adam", "sgd"])
     g.add_argument("--scheduler", default="onecycle", choices=["onecycle", "cosine", "none"])
     g.add_argument("--seed", type=int, default=d.seed)
-    g.add_argument("--precision", default=d.precision, help="32 or bf16-mixed (16-mixed on GPUs)")
+    g.add_argument(
+        "--precision", default=d.precision, help="auto (bf16-mixed where fast, else 32), 32, bf16-mixed, 16-mixed"
+    )
     g.add_argument("--accelerator", default=d.accelerator, help="auto, cpu, gpu, ...")
     g.add_argument("--devices", default=d.devices, help="number of devices (e.g. 2 with --strategy ddp)")
     g.add_argument("--strategy", default=d.strategy, help="auto, ddp, ddp_spawn, ...")
@@ -140,7 +174,12 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="with --max-minutes: the one-cycle schedule follows elapsed time, so the run anneals within the budget",
     )
-    g.add_argument("--channels-last", action="store_true", help="channels_last memory format")
+    g.add_argument(
+        "--channels-last",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="channels_last memory format (default: on with bf16, off at fp32)",
+    )
     g.add_argument(
         "--deterministic", action="store_true", help="deterministic kernels (bit-identical GPU reruns; slower)"
     )

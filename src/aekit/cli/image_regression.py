@@ -21,6 +21,7 @@ from aekit.cli.common import (
     evaluator,
     predict_options,
     predictor,
+    split_options,
     train_recipe,
     write_json,
 )
@@ -85,8 +86,7 @@ def build_sr(args: argparse.Namespace) -> tuple[SuperResolutionTask, DataModule]
         patch_size=args.patch_size,
         patches_per_image=args.patches_per_image,
         channels=args.channels,
-        seed=args.seed,
-        val_fraction=args.val_fraction,
+        **split_options(args),
     )
     channels = int(splits.info["channels"])
     task = SuperResolutionTask(
@@ -111,7 +111,8 @@ def build_sr(args: argparse.Namespace) -> tuple[SuperResolutionTask, DataModule]
 def add_depth_arguments(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("data")
     g.add_argument("--data", required=True, help="depth:IMAGES,DEPTHS (two folders, files matched by name)")
-    g.add_argument("--image-size", default=None, help="resize pairs to N or H,W (needed if sizes differ)")
+    g.add_argument("--image-size", default=None, help="resize pairs to N or H,W (default: native sizes)")
+    g.add_argument("--crop-size", default=None, help="random training crop N or H,W (default when sizes differ)")
     g.add_argument("--depth-scale", type=float, default=1.0, help="PNG depth = value / depth-scale (1000: mm->m)")
     g.add_argument("--channels", type=int, default=3)
     g = p.add_argument_group("model")
@@ -127,7 +128,12 @@ def add_depth_arguments(p: argparse.ArgumentParser) -> None:
 @train_recipe("depth", help="supervised depth maps from image/depth folders", add_arguments=add_depth_arguments)
 def build_depth(args: argparse.Namespace) -> tuple[DepthTask, DataModule]:
     splits = open_data(
-        args.data, image_size=args.image_size, channels=args.channels, depth_scale=args.depth_scale, seed=args.seed
+        args.data,
+        image_size=args.image_size,
+        channels=args.channels,
+        depth_scale=args.depth_scale,
+        crop_size=args.crop_size,
+        **split_options(args),
     )
     channels = int(splits.info["channels"])
     task = DepthTask(
@@ -205,8 +211,7 @@ def evaluate_sr(task: SuperResolutionTask, args: argparse.Namespace) -> dict[str
     scale = int(model.scale)
     if args.scale is not None and args.scale != scale:
         raise ValueError(f"--scale {args.scale} does not match this model, which was trained for x{scale}")
-    seed = int(task.metadata.get("seed", 0))
-    splits = open_data(args.data, scale=scale, channels=model.in_channels, seed=seed)
+    splits = open_data(args.data, scale=scale, channels=model.in_channels, **split_options(args))
     result = evaluate_sr_model(model, splits.split(args.split), scale)
     result.update({"data": args.data, "split": args.split, "checkpoint": str(args.checkpoint)})
     rows = [*result["per_image"], {"image": "mean", **result["mean"]}]
@@ -225,7 +230,7 @@ def evaluate_depth(task: DepthTask, args: argparse.Namespace) -> dict[str, Any]:
         image_size=meta.get("image_size"),
         channels=meta.get("channels", 3),
         depth_scale=depth_scale,
-        seed=int(meta.get("seed", 0)),
+        **split_options(args),
     )
     ds = splits.split(args.split)
     loader = torch.utils.data.DataLoader(ds, batch_size=args.batch_size)

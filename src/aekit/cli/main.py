@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -44,9 +45,17 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = sub.add_parser("evaluate", help="metrics of a trained model on a data split")
     evaluate.add_argument("checkpoint", type=Path, help="best.ckpt / last.ckpt of a run")
     evaluate.add_argument("--data", required=True, help="data spec, e.g. mnist5k, folder:path, camvid:path")
-    evaluate.add_argument("--split", default="test", choices=["train", "val", "test"])
     evaluate.add_argument(
-        "--out", type=Path, default=None, help="folder for metrics.json/.md (default: beside the checkpoint)"
+        "--split",
+        default=None,
+        choices=["train", "val", "test", "all"],
+        help="default: the run's recorded test split on its training data, every item of other data",
+    )
+    evaluate.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="folder for metrics.json/.md (default: <run>/evaluations/<data>-<split>, one per data set and split)",
     )
     evaluate.add_argument("--batch-size", type=int, default=64)
     for adder in common.EVALUATE_OPTION_ADDERS:
@@ -105,15 +114,31 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
+    from aekit.data.splits import evaluation_spec, read_run_splits, run_seed
+    from aekit.engine import set_threads
     from aekit.tasks import load_task
 
+    set_threads()
     task = load_task(args.checkpoint)
     fn = common.EVALUATORS.get(task.task_name)
     if fn is None:
         raise ValueError(f"no evaluator for task {task.task_name!r}")
-    args.out = args.out or args.checkpoint.parent
+    recorded = read_run_splits(args.checkpoint)
+    args.splitting, args.split, note = evaluation_spec(recorded, args.data, args.split)
+    if getattr(args, "seed", None) is None:
+        args.seed = run_seed(args.checkpoint, recorded, task.metadata)
+    print(f"evaluating on {note}")
+    args.out = args.out or evaluation_dir(args.checkpoint, args.data, args.split, note.startswith("every"))
     fn(task, args)
     return 0
+
+
+def evaluation_dir(checkpoint: Path, data: str, split: str, whole: bool) -> Path:
+    """``<run>/evaluations/<data set>-<split>``: evaluating another data set or split never overwrites one."""
+    first = Path(data.partition(":")[2].split(",")[0] or data)
+    name = re.sub(r"[^A-Za-z0-9._-]+", "_", "_".join(p for p in (first.parent.name, first.name) if p) or data)
+    run = checkpoint if checkpoint.is_dir() else checkpoint.parent
+    return run / "evaluations" / f"{name}-{'all' if whole else split}"
 
 
 def run_predict(args: argparse.Namespace) -> int:

@@ -18,6 +18,7 @@ from aekit.cli.common import (
     evaluator,
     predict_options,
     predictor,
+    split_options,
     train_recipe,
     write_json,
 )
@@ -55,9 +56,9 @@ def open_from_args(args: argparse.Namespace) -> DataSplits:
         args.data,
         image_size=args.image_size,
         channels=args.channels,
-        seed=args.seed,
         test_images=args.test_images,
         test_labels=args.test_labels,
+        **split_options(args),
     )
 
 
@@ -132,7 +133,7 @@ def add_reconstruction_evaluate_options(p: argparse.ArgumentParser) -> None:
     add_option_once(p, "--channels", type=int, default=None, help="convert images to 1, 3 or 4 channels")
     add_option_once(p, "--test-images", default=None, help="IDX test images by path (MNIST)")
     add_option_once(p, "--test-labels", default=None, help="IDX test labels by path (MNIST)")
-    add_option_once(p, "--seed", type=int, default=0, help="seed of the data split")
+    add_option_once(p, "--seed", type=int, default=None, help="seed of the data split (default: the run's)")
     add_option_once(p, "--pca-fit-limit", type=int, default=20000, help="training images used to fit PCA")
 
 

@@ -17,6 +17,7 @@ from aekit.cli.common import (
     evaluator,
     predict_options,
     predictor,
+    split_options,
     study,
     train_config,
     train_recipe,
@@ -108,8 +109,7 @@ def open_seg_data(args: argparse.Namespace, train: bool = True, normalize: bool 
         "channels": args.channels,
         "image_size": args.image_size,
         "normalize": normalize,
-        "seed": getattr(args, "seed", 0),
-        "val_fraction": getattr(args, "val_fraction", None),
+        **split_options(args),
     }
     if train:
         opts |= {
@@ -245,9 +245,6 @@ def evaluation_data(task: SegmentationTask, args: argparse.Namespace, split: str
     ns.classes = args.classes if args.classes is not None else hp.num_classes
     ns.ignore_index = args.ignore_index if args.ignore_index is not None else hp.ignore_index
     ns.channels = args.channels or task.model.in_channels
-    saved = task.metadata.get("data_options") or {}
-    ns.seed = saved.get("seed", 0)
-    ns.val_fraction = saved.get("val_fraction")
     splits = open_seg_data(ns, train=False, normalize=False)
     if getattr(args, "all_pairs", False):
         parts = [d for d in (splits.train, splits.val, splits.test) if d is not None]

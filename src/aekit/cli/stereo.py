@@ -23,6 +23,7 @@ from aekit.cli.common import (
     evaluator,
     predict_options,
     predictor,
+    split_options,
     train_recipe,
     write_json,
 )
@@ -129,15 +130,13 @@ def build_stereo_depth(args: argparse.Namespace) -> tuple[StereoDepthTask, DataM
         args.data,
         image_size=args.image_size,
         crop=args.crop,
-        seed=args.seed,
-        val_fraction=args.val_fraction,
-        test_fraction=0.0 if args.data.startswith("stereo") else None,
         exclude=args.exclude,
         flip=not args.no_flip,
         jitter=args.jitter,
         focal=args.focal,
         baseline=args.baseline,
         doffs=args.doffs,
+        **split_options(args),
     )
     if splits.train is None or len(splits.train) == 0:
         raise DataError(f"--data {args.data} has no training pairs")
@@ -246,12 +245,10 @@ def evaluate_stereo_depth(task: StereoDepthTask, args: argparse.Namespace) -> di
     md = task.metadata
     kind = args.data.partition(":")[0]
     options: dict[str, Any] = {"focal": args.focal, "baseline": args.baseline, "doffs": args.doffs}
-    if kind == "stereo":
-        options.update(test_fraction=1.0, val_fraction=0.0)  # a benchmark folder: every pair is scored
-    else:
-        options.update(image_size=md.get("image_size"), seed=md.get("seed", 0))
-    splits = open_data(args.data, **options)
-    ds = splits.split("test" if kind == "stereo" else args.split)
+    if kind != "stereo":
+        options.update(image_size=md.get("image_size"))
+    splits = open_data(args.data, **options, **split_options(args))
+    ds = splits.split(args.split)
     names = [p.name for p in ds.pairs] if hasattr(ds, "pairs") else None
     infer_width = args.infer_width if args.infer_width is not None else md.get("infer_width")
     rows = evaluate_pairs(

@@ -53,6 +53,15 @@ def open_data(spec: str, **options: Any) -> DataSplits:
     fn = _KINDS[kind]
     params = inspect.signature(fn).parameters
     accepted = {k: v for k, v in options.items() if k in params and v is not None}
+    if "splitting" in params and accepted.get("splitting") is None:
+        from aekit.data.splits import SplitSpec  # the split flags, gathered for sources that use assign_splits
+
+        accepted["splitting"] = SplitSpec.from_options(options)
+    else:
+        user = [k for k in ("val_data", "test_data", "split_file", "val_groups", "test_groups") if options.get(k)]
+        if user and "splitting" not in params:
+            flags = ", ".join("--" + k.replace("_", "-") for k in user)
+            raise DataError(f"{flags}: the data kind {kind!r} has fixed splits; these flags work with folder sources")
     return fn(arg or None, **accepted)
 
 

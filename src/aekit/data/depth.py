@@ -14,11 +14,12 @@ from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image
-from torch.utils.data import Dataset, Subset
+from torch.utils.data import Dataset
 
-from aekit.data.base import DataError, DataSplits, register_data, split_indices
-from aekit.data.images import list_images, open_image, parse_size, read_image, to_tensor
+from aekit.data.base import DataError, DataSplits, register_data
+from aekit.data.images import list_images, open_image, parse_size, read_image, scan_images, to_tensor
 from aekit.data.pfm import read_pfm
+from aekit.data.splits import SPLITS, SplitSpec, assign_splits
 
 DEPTH_SUFFIXES = (".png", ".npy", ".pfm", ".tif", ".tiff")
 
@@ -80,21 +81,14 @@ class DepthDataset(Dataset):
         channels: int | None = 3,
         depth_scale: float = 1.0,
         hflip: bool = False,
+        crop: tuple[int, int] | None = None,
     ) -> None:
         self.pairs = list(pairs)
         self.size = image_size
         self.channels = channels
         self.depth_scale = depth_scale
         self.hflip = hflip
-        if self.size is None:
-            sizes = set()
-            for img, _ in self.pairs:
-                with Image.open(img) as im:
-                    sizes.add((im.height, im.width))
-            if len(sizes) > 1:
-                raise DataError(
-                    f"depth images have {len(sizes)} different sizes; pass --image-size H,W to resize them all"
-                )
+        self.crop = crop  # random training crop; smaller images are padded with depth 0 (invalid, ignored)
 
     def __len__(self) -> int:
         return len(self.pairs)
@@ -111,6 +105,14 @@ class DepthDataset(Dataset):
                 f"{image.shape[2]}x{image.shape[1]}; pass --image-size to resize both"
             )
         target = torch.from_numpy(depth.copy())[None]
+        if self.crop is not None:
+            ch, cw = self.crop
+            h, w = image.shape[-2:]
+            image = torch.nn.functional.pad(image, (0, max(0, cw - w), 0, max(0, ch - h)))
+            target = torch.nn.functional.pad(target, (0, max(0, cw - w), 0, max(0, ch - h)))
+            y = int(torch.randint(0, image.shape[-2] - ch + 1, (1,)))
+            x = int(torch.randint(0, image.shape[-1] - cw + 1, (1,)))
+            image, target = image[:, y : y + ch, x : x + cw], target[:, y : y + ch, x : x + cw]
         if self.hflip and bool(torch.randint(0, 2, (1,))):
             image, target = image.flip(-1), target.flip(-1)
         return {"image": image, "target": target}
@@ -122,24 +124,52 @@ def depth_data(
     image_size: int | str | None = None,
     channels: int | None = 3,
     depth_scale: float = 1.0,
-    seed: int = 0,
-    val_fraction: float = 0.1,
-    test_fraction: float = 0.1,
+    crop_size: int | str | None = None,
+    splitting: SplitSpec | None = None,
 ) -> DataSplits:
-    """``depth:IMAGES,DEPTHS`` -> seeded train/val/test split; training items are randomly h-flipped."""
+    """``depth:IMAGES,DEPTHS`` -> train/val/test by :func:`aekit.data.splits.assign_splits` (default 80/10/10).
+
+    Training items are randomly h-flipped; images of several sizes are trained on random crops
+    (``crop_size``, default the median short side up to 256) and evaluated at native size.
+    """
     if not path or "," not in path:
         raise DataError(f"depth data needs two folders: --data depth:images/,depths/ (got {path!r})")
-    images, depths = (s.strip() for s in path.split(",", 1))
-    pairs = pair_files(images, depths)
+
+    def lister(arg: str) -> list[tuple[Path, Path]]:
+        if "," not in arg:
+            raise DataError(f"depth folders come as IMAGES,DEPTHS (got {arg!r})")
+        images, depths = (x.strip() for x in arg.split(",", 1))
+        return pair_files(images, depths)
+
+    chosen, record = assign_splits(lister(path), lambda p: str(p[0]), splitting or SplitSpec(), f"depth:{path}",
+                                   lister=lister)  # fmt: skip
     size = parse_size(image_size)
-    tr, va, te = split_indices(len(pairs), val_fraction, test_fraction, seed)
-    train = DepthDataset([pairs[i] for i in tr], size, channels, depth_scale, hflip=True)
-    full = DepthDataset(pairs, size, channels, depth_scale)
-    first = full[0]
+    every = [p for s in SPLITS for p in chosen[s]]
+    sizes, _ = scan_images([p for p, _ in every])
+    crop = parse_size(crop_size)
+    if size is None and len(set(sizes)) > 1:
+        from aekit.data.segmentation import default_crop
+
+        crop = crop or default_crop([sz for sz, p in zip(sizes, every) if p in chosen["train"]] or sizes)
+        note = f"images have {len(set(sizes))} sizes: training on random {crop[1]}x{crop[0]} crops, "
+        note += "evaluation at native size"
+    else:
+        note = f"every image resized to {size[1]}x{size[0]}" if size else "all images share one size: used whole"
+    parts = {
+        s: DepthDataset(chosen[s], size, channels, depth_scale, hflip=s == "train", crop=crop if s == "train" else None)
+        if chosen[s]
+        else None
+        for s in SPLITS
+    }
+    first = DepthDataset(every[:1], size, channels, depth_scale)[0]
     info = {
         "channels": int(first["image"].shape[0]),
-        "image_size": list(first["image"].shape[1:]),
+        "image_size": list(size) if size else list(first["image"].shape[1:]),
         "depth_scale": depth_scale,
         "source": f"depth:{path}",
+        "splits": record,
+        "decisions": {"size": note},
     }
-    return DataSplits(train, Subset(full, va.tolist()), Subset(full, te.tolist()), info)
+    if crop is not None:
+        info["crop_size"] = list(crop)
+    return DataSplits(parts["train"], parts["val"], parts["test"], info)

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 from torch.utils.data import Dataset, Subset
 
-from aekit.data.base import DataError, DataSplits, register_data, split_indices
+from aekit.data.base import DataError, DataSplits, register_data
+from aekit.data.splits import SPLITS, SplitSpec, assign_splits, index_splits
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".gif", ".webp", ".pgm", ".ppm")
 MODES = {1: "L", 3: "RGB", 4: "RGBA"}
@@ -111,48 +113,73 @@ class ArrayDataset(Dataset):
         return item
 
 
-class ImageFolderDataset(Dataset):
-    """Unlabeled images from a folder (recursive): PNG, JPEG, TIFF, ...; grayscale or RGB.
+def most_common(values: Sequence) -> Any:
+    """The most frequent value (ties: the first seen), for defaults picked from the data."""
+    counts: dict = {}
+    for v in values:
+        counts[v] = counts.get(v, 0) + 1
+    return max(counts, key=counts.get)
 
-    Checks every file's header up front, so a bad file is reported before training starts.
-    Without ``image_size`` all images must share one size.
+
+def scan_images(files: Sequence[Path]) -> tuple[list[tuple[int, int]], list[int]]:
+    """(H, W) and native channel count (1 gray, 3 colour, 4 with alpha) of each file, from headers only."""
+    sizes, bands = [], []
+    for f in files:
+        try:
+            with Image.open(f) as img:
+                sizes.append((img.height, img.width))
+                mode = img.mode
+                if mode == "P":
+                    mode = "RGBA" if "transparency" in img.info else "RGB"
+                bands.append({"L": 1, "1": 1, "I;16": 1, "I": 1, "F": 1, "LA": 4, "RGBA": 4}.get(mode, 3))
+        except (UnidentifiedImageError, OSError) as exc:
+            raise DataError(f"cannot read image {f}: not an image or corrupt ({exc.__class__.__name__})") from exc
+    return sizes, bands
+
+
+def default_channels(bands: Sequence[int]) -> tuple[int, str | None]:
+    """Channels for a set of images: their common count, or 3 (RGB) for a gray/colour mix, with the reason."""
+    native = set(bands)
+    if len(native) == 1:
+        return native.pop(), None
+    if native == {3, 4} or 1 in native:
+        return 3, f"images mix {'/'.join(MODES[b] for b in sorted(native))}: all read as RGB (--channels to change)"
+    return 3, None
+
+
+class ImageFolderDataset(Dataset):
+    """Unlabeled images (PNG, JPEG, TIFF, ...), grayscale, RGB or RGBA, any mix of sizes.
+
+    Checks every file's header up front, so a bad file is reported before training starts. Without
+    ``image_size`` images of different sizes are resized to the most common size (the decision is in
+    ``decisions``): the autoencoder's dense bottleneck needs one input size.
     """
 
     def __init__(
         self,
-        root: str | Path,
+        root: str | Path | Sequence[Path],
         image_size: int | str | Sequence[int] | None = None,
         channels: int | None = None,
         recursive: bool = True,
     ) -> None:
-        self.files = list_images(root, recursive)
+        self.files = list(root) if isinstance(root, (list, tuple)) else list_images(root, recursive)
         self.size = parse_size(image_size)
-        sizes: dict[tuple[int, int], Path] = {}
-        bands: dict[int, Path] = {}
-        for f in self.files:
-            try:
-                with Image.open(f) as img:
-                    sizes.setdefault((img.height, img.width), f)
-                    bands.setdefault(len(img.getbands()) if img.mode not in ("P", "I;16") else 3, f)
-            except (UnidentifiedImageError, OSError) as exc:
-                raise DataError(f"cannot read image {f}: not an image or corrupt ({exc.__class__.__name__})") from exc
-        if self.size is None and len(sizes) > 1:
-            (s1, f1), (s2, f2) = list(sizes.items())[:2]
-            raise DataError(
-                f"images in {root} have different sizes ({f1.name} is {s1[1]}x{s1[0]}, {f2.name} is "
-                f"{s2[1]}x{s2[0]}); pass --image-size (e.g. --image-size 64) to resize them all"
+        self.decisions: dict[str, str] = {}
+        sizes, bands = scan_images(self.files)
+        if self.size is None and len(set(sizes)) > 1:
+            self.size = most_common(sizes)
+            self.decisions["size"] = (
+                f"images have {len(set(sizes))} sizes; all resized to the most common, {self.size[1]}x{self.size[0]} "
+                "(W x H; --image-size to choose)"
             )
         if channels is None:
-            native = {min(b, 3) for b in bands}  # RGBA counts as RGB unless asked for
-            if len(native) > 1:
-                raise DataError(
-                    f"{root} mixes grayscale and colour images; pass --channels 1 or --channels 3 to convert them all"
-                )
-            channels = native.pop()
+            channels, why = default_channels(bands)
+            if why:
+                self.decisions["channels"] = why
         if channels not in MODES:
             raise DataError(f"--channels must be 1, 3 or 4, not {channels}")
         self.channels = channels
-        self.image_shape = (channels, *(self.size or next(iter(sizes))))
+        self.image_shape = (channels, *(self.size or sizes[0]))
 
     def __len__(self) -> int:
         return len(self.files)
@@ -166,21 +193,42 @@ def folder_data(
     path: str | None,
     image_size: int | str | None = None,
     channels: int | None = None,
-    seed: int = 0,
-    val_fraction: float = 0.1,
-    test_fraction: float = 0.1,
+    splitting: SplitSpec | None = None,
 ) -> DataSplits:
-    """``folder:PATH``: unlabeled images, split by a seeded permutation (val/test fractions)."""
+    """``folder:PATH``: unlabeled images, split by :func:`aekit.data.splits.assign_splits` (default 80/10/10)."""
     if not path:
         raise DataError("folder data needs a path: --data folder:path/to/images")
-    ds = ImageFolderDataset(path, image_size, channels)
-    tr, va, te = split_indices(len(ds), val_fraction, test_fraction, seed)
-    info = {"channels": ds.channels, "image_size": list(ds.image_shape[1:]), "source": f"folder:{path}"}
-    return DataSplits(Subset(ds, tr.tolist()), Subset(ds, va.tolist()), Subset(ds, te.tolist()), info)
+    spec = splitting or SplitSpec()
+    files = list_images(path)
+    chosen, record = assign_splits(files, str, spec, f"folder:{path}", lister=list_images)
+    everything = [f for s in SPLITS for f in chosen[s]]
+    ds = ImageFolderDataset(everything, image_size, channels)
+    offsets = np.cumsum([0] + [len(chosen[s]) for s in SPLITS])
+    parts = [Subset(ds, list(range(offsets[k], offsets[k + 1]))) if offsets[k + 1] > offsets[k] else None
+             for k in range(3)]  # fmt: skip
+    info = {
+        "channels": ds.channels,
+        "image_size": list(ds.image_shape[1:]),
+        "source": f"folder:{path}",
+        "splits": record,
+        "decisions": dict(ds.decisions),
+    }
+    return DataSplits(*parts, info)
+
+
+def check_finite(array: np.ndarray, source: str) -> None:
+    """NaN/inf in an input array stop the run with the first bad item named (a NaN input trains to NaN)."""
+    if array.dtype.kind == "f" and not np.isfinite(array).all():
+        flat = np.isfinite(array.reshape(len(array), -1)).all(axis=1)
+        bad = np.flatnonzero(~flat)
+        raise DataError(
+            f"{source}: image index {int(bad[0])} holds NaN or inf values ({len(bad)} image(s) affected); "
+            "replace or drop them (e.g. numpy.nan_to_num) before training"
+        )
 
 
 @register_data("npy")
-def npy_data(path: str | None, seed: int = 0, val_fraction: float = 0.1, test_fraction: float = 0.1) -> DataSplits:
+def npy_data(path: str | None, splitting: SplitSpec | None = None) -> DataSplits:
     """``npy:FILE``: a ``.npy`` image array, or a ``.npz`` with ``images`` (and optional ``labels``)."""
     if not path or not Path(path).is_file():
         raise DataError(f"npy data needs an existing .npy/.npz file: --data npy:path/to/images.npy (got {path!r})")
@@ -191,13 +239,20 @@ def npy_data(path: str | None, seed: int = 0, val_fraction: float = 0.1, test_fr
             images, labels = z["images"], (z.get("labels", None))
     else:
         images, labels = np.load(path, allow_pickle=False), None
+    check_finite(images, path)
     if images.ndim == 4 and images.shape[-1] in (1, 3, 4) and images.shape[1] not in (1, 3, 4):
         images = images.transpose(0, 3, 1, 2)  # NHWC -> NCHW
     if images.dtype != np.uint8 and (images.min() < 0 or images.max() > 1):
         raise DataError(f"{path}: float images must lie in [0, 1] (found {images.min():.3g}..{images.max():.3g})")
     ds = ArrayDataset(images, labels)
-    tr, va, te = split_indices(len(ds), val_fraction, test_fraction, seed)
-    info = {"channels": ds.images.shape[1], "image_size": list(ds.images.shape[2:]), "source": f"npy:{path}"}
+    chosen, record = index_splits(len(ds), splitting or SplitSpec(), f"npy:{path}")
+    info = {
+        "channels": ds.images.shape[1],
+        "image_size": list(ds.images.shape[2:]),
+        "source": f"npy:{path}",
+        "splits": record,
+    }
     if labels is not None:
         info["num_classes"] = int(labels.max()) + 1
-    return DataSplits(Subset(ds, tr.tolist()), Subset(ds, va.tolist()), Subset(ds, te.tolist()), info)
+    parts = [Subset(ds, chosen[s]) if chosen[s] else None for s in SPLITS]
+    return DataSplits(*parts, info)

@@ -21,8 +21,18 @@ import torch
 from PIL import Image
 from torch.utils.data import Dataset
 
-from aekit.data.base import DataError, DataSplits, register_data, split_indices
-from aekit.data.images import IMAGE_SUFFIXES, list_images, open_image, parse_size, read_image, to_tensor
+from aekit.data.base import DataError, DataSplits, register_data
+from aekit.data.images import (
+    IMAGE_SUFFIXES,
+    default_channels,
+    list_images,
+    open_image,
+    parse_size,
+    read_image,
+    scan_images,
+    to_tensor,
+)
+from aekit.data.splits import SplitSpec, assign_splits
 from aekit.data.transforms import JointTransform
 
 Pair = tuple[Path, Path]
@@ -105,6 +115,10 @@ def decode_mask(
     img = open_image(path)
     if size is not None and (img.height, img.width) != size:
         img = img.resize((size[1], size[0]), Image.NEAREST)
+    if img.mode in ("RGB", "RGBA") and binary_threshold is None and colours is None:
+        rgb = np.asarray(img.convert("RGB"))
+        if (rgb[..., 0] == rgb[..., 1]).all() and (rgb[..., 1] == rgb[..., 2]).all():
+            img = Image.fromarray(np.ascontiguousarray(rgb[..., 0]))  # a gray mask saved as RGB
     if img.mode in ("RGB", "RGBA") and binary_threshold is None:
         if colours is None:
             raise DataError(
@@ -148,9 +162,16 @@ class SegmentationDataset(Dataset):
         colours: Sequence[Sequence[int]] | None = None,
         binary_threshold: int | None = None,
         transform: JointTransform | None = None,
+        check: bool = True,
     ) -> None:
         if not pairs:
             raise DataError("no image/mask pairs found")
+        self.decisions: dict[str, str] = {}
+        if channels is None:
+            channels, why = default_channels(scan_images([p for p, _ in pairs])[1])
+            if why:
+                self.decisions["channels"] = why
+            channels = channels if channels != 4 else 3  # alpha carries no class evidence: RGB
         self.pairs = list(pairs)
         self.ignore_index = ignore_index
         self.transform = transform
@@ -159,9 +180,12 @@ class SegmentationDataset(Dataset):
         self.images: list[np.ndarray] = []
         self.masks: list[np.ndarray] = []
         modes = {}
+        self.mask_modes: set[str] = set()
         for img_path, mask_path in self.pairs:
             img = read_image(img_path, channels, image_size)
             mask = decode_mask(mask_path, colours, binary_threshold, image_size)
+            with Image.open(mask_path) as m:
+                self.mask_modes.add(m.mode)
             if img.shape[:2] != mask.shape:
                 raise DataError(
                     f"image {img_path} is {img.shape[1]}x{img.shape[0]} but its mask {mask_path} is "
@@ -173,8 +197,23 @@ class SegmentationDataset(Dataset):
         if len(modes) > 1:
             raise DataError(f"images mix {sorted(modes)} channels (e.g. {list(modes.values())[:2]}); pass --channels")
         self.channels = next(iter(modes))
+        self.num_classes = int(num_classes) if num_classes is not None else 0
+        if check:
+            self.check_classes(num_classes)
+
+    def mask_values(self) -> set[int]:
+        """Every value found in the masks (before any class check)."""
+        return {int(v) for m in self.masks for v in np.unique(m)}
+
+    def binarize(self, threshold: int = 127) -> None:
+        """{0, 255}-style masks -> {0, 1} in place (what ``--binary-masks`` does at reading)."""
+        self.masks = [(m > threshold).astype(np.uint8) for m in self.masks]
+
+    def check_classes(self, num_classes: int | None) -> None:
+        """Set ``num_classes`` (None: largest index + 1, the ignore index excluded) and check every mask."""
+        ignore_index = self.ignore_index
         if num_classes is None:
-            found = {int(v) for m in self.masks for v in np.unique(m)} - {ignore_index}
+            found = self.mask_values() - {ignore_index}
             num_classes = max(found) + 1 if found else 1
         self.num_classes = int(num_classes)
         for (_, mask_path), mask in zip(self.pairs, self.masks):
@@ -185,7 +224,12 @@ class SegmentationDataset(Dataset):
                     f"mask {mask_path} has class index(es) {bad[:5]} outside 0..{self.num_classes - 1}"
                     + (f" (ignore index {ignore_index})" if ignore_index is not None else "")
                     + "; set --classes to the number of classes or --ignore-index for the void label"
+                    + (" (masks stored as {0,255}: --binary-masks)" if set(int(v) for v in values) <= {0, 255} else "")
                 )
+
+    @property
+    def sizes(self) -> list[tuple[int, int]]:
+        return [tuple(m.shape) for m in self.masks]
 
     def set_normalization(self, mean: Sequence[float] | None, std: Sequence[float] | None) -> None:
         self.mean = None if mean is None else torch.tensor(mean, dtype=torch.float32).view(-1, 1, 1)
@@ -229,6 +273,43 @@ def parse_scale(scale: str | Sequence[float] | None) -> tuple[float, float] | No
     return None if vals == [1.0, 1.0] else (vals[0], vals[1])
 
 
+def detect_mask_format(
+    values: set[int], modes: set[str], num_classes: int | None, ignore_index: int | None
+) -> tuple[str, str]:
+    """How masks store classes, from their values and PNG modes -> (format, sentence for the user).
+
+    ``binary``: {0, 255} (255 -> class 1); ``palette``: palette PNG, index = class; ``index``: class indices.
+    Raises a DataError naming the flag when the values could mean two things.
+    """
+    real = values - {ignore_index}
+    if real <= {0, 255} and 255 in real and num_classes in (None, 2):
+        return "binary", "masks hold {0,255}: read as binary, 255 -> class 1 (--ignore-index 255 if 255 is void)"
+    if num_classes is None and ignore_index is None and 255 in real and len(real) > 2 and max(real - {255}) < 64:
+        shown = sorted(real - {255})
+        raise DataError(
+            f"masks hold class indices {shown[:8]} and 255: pass --ignore-index 255 if 255 marks void/unlabelled "
+            "pixels, or --classes 256 if 255 is a class"
+        )
+    if num_classes is None and real and max(real) + 1 > 4 * len(real) and max(real) > 8:
+        raise DataError(
+            f"mask values {sorted(real)[:8]} are not consecutive class indices 0..K-1; pass --binary-masks for "
+            "{0,255} masks, --palette FILE.csv for colour masks, or --classes K if the values are classes"
+        )
+    if modes & {"RGB", "RGBA"}:
+        return "colour", "colour masks mapped to classes through --palette"
+    if "P" in modes:
+        return "palette", "palette PNG masks: the palette index is the class"
+    return "index", f"masks hold class indices ({', '.join(map(str, sorted(real)[:12]))})"
+
+
+def default_crop(sizes: Sequence[tuple[int, int]], largest: int = 256, multiple: int = 32) -> tuple[int, int]:
+    """A square training crop for images of several sizes: at most ``largest``, the median short side, a
+    multiple of ``multiple`` (the networks' reduction) and at least ``multiple``."""
+    side = int(np.median([min(h, w) for h, w in sizes]))
+    side = max(multiple, min(largest, side) // multiple * multiple)
+    return side, side
+
+
 def build_splits(
     train: Sequence[Pair],
     val: Sequence[Pair] | None,
@@ -246,28 +327,76 @@ def build_splits(
     augment: bool = True,
     normalize: bool = True,
 ) -> DataSplits:
-    """Datasets for the three splits (augmentation on train only) and the ``info`` a task needs."""
+    """Datasets for the three splits (augmentation on train only) and the ``info`` a task needs.
+
+    Mask format is detected on the training masks; images of several sizes get random training crops
+    (``crop_size``, default :func:`default_crop`) with padding labelled ``ignore_index`` (255 if none was
+    given), and native-size evaluation with in-batch padding ignored the same way.
+    """
     size = parse_size(image_size)
     colours = classes["colours"] if classes else None
-    transform = None
-    crop = parse_size(crop_size)
-    if augment and (crop or parse_scale(scale) or hflip):
-        transform = JointTransform(crop, parse_scale(scale), hflip, fill_mask=ignore_index)
+    decisions: dict[str, str] = {}
+    all_pairs = [*train, *(val or []), *(test or [])]
+    if not train and not all_pairs:
+        raise DataError(f"{source}: no image/mask pairs found")
+    if channels is None:
+        channels, why = default_channels(scan_images([p for p, _ in all_pairs])[1])
+        channels = 3 if channels == 4 else channels
+        if why:
+            decisions["channels"] = why
     kw = {"ignore_index": ignore_index, "channels": channels, "image_size": size, "colours": colours}
     kw["binary_threshold"] = binary_threshold
-    tr = SegmentationDataset(train, num_classes, transform=transform, **kw)
+    first = train or all_pairs  # evaluation of a foreign data set: no training split
+    tr = SegmentationDataset(first, None, check=False, **kw)
+    fmt, note = (
+        ("binary", "masks read as binary {0,255} -> {0,1} (--binary-masks)")
+        if binary_threshold is not None
+        else detect_mask_format(tr.mask_values(), tr.mask_modes, num_classes, ignore_index)
+    )
+    decisions["mask_format"] = note
+    if fmt == "binary" and binary_threshold is None:
+        tr.binarize()
+        kw["binary_threshold"] = 127
+    tr.check_classes(num_classes)
     num_classes = tr.num_classes
-    channels = tr.channels
-    kw["channels"] = channels
     va = SegmentationDataset(val, num_classes, **kw) if val else None
     te = SegmentationDataset(test, num_classes, **kw) if test else None
+    if not train:
+        tr, te = None, tr  # type: ignore[assignment]
+    sizes = {s for ds in (tr, va, te) if ds is not None for s in ds.sizes}
+    crop = parse_size(crop_size)
+    if size is None and len(sizes) > 1:
+        if crop is None and tr is not None:
+            crop = default_crop(tr.sizes)
+        if ignore_index is None:
+            ignore_index = 255 if num_classes < 255 else num_classes
+            for ds in (tr, va, te):
+                if ds is not None:
+                    ds.ignore_index = ignore_index
+        decisions["size"] = (
+            f"images have {len(sizes)} sizes: training on random {crop[1] if crop else '-'}x{crop[0] if crop else '-'}"
+            f" crops (--crop-size), evaluation at native size; padding labelled {ignore_index} (ignored)"
+        )
+    elif size is not None:
+        decisions["size"] = f"every image resized to {size[1]}x{size[0]} (--image-size)"
+    else:
+        decisions["size"] = "all images share one size: used whole" + (
+            f", random {crop[1]}x{crop[0]} crops" if crop else ""
+        )
+    if tr is not None and augment and (crop or parse_scale(scale) or hflip):
+        tr.transform = JointTransform(crop, parse_scale(scale), hflip, fill_mask=ignore_index)
+    decisions.update({k: v for ds in (tr, va, te) if ds is not None for k, v in ds.decisions.items()})
     info: dict[str, Any] = {
         "channels": channels,
         "num_classes": num_classes,
         "ignore_index": ignore_index,
         "source": source,
-        "train_files": len(tr),
+        "train_files": len(tr) if tr is not None else 0,
+        "mask_format": fmt,
+        "decisions": decisions,
     }
+    if crop is not None:
+        info["crop_size"] = list(crop)
     if size is not None:
         info["image_size"] = list(size)
     if classes:
@@ -275,7 +404,7 @@ def build_splits(
         info["class_colours"] = classes["colours"][:num_classes]
         if any(w is not None for w in classes["weights"][:num_classes]):
             info["file_class_weights"] = classes["weights"][:num_classes]
-    if normalize:
+    if normalize and tr is not None:
         mean, std = tr.channel_stats()
         info["normalization"] = {"mean": mean, "std": std}
         for ds in (tr, va, te):
@@ -344,6 +473,16 @@ def camvid_data(
     )
 
 
+def pairs_folders(path: str) -> tuple[str, str]:
+    """``IMAGES,MASKS`` or ``ROOT`` (with ``images/`` and ``masks/``) -> the two folders."""
+    parts = [p for p in path.split(",") if p]
+    if len(parts) == 1:
+        parts = [str(Path(parts[0]) / "images"), str(Path(parts[0]) / "masks")]
+    if len(parts) != 2:
+        raise DataError(f"pairs:{path}: give two folders, images and masks, separated by a comma")
+    return parts[0], parts[1]
+
+
 @register_data("pairs")
 def pairs_data(
     path: str | None,
@@ -359,33 +498,30 @@ def pairs_data(
     hflip: bool = True,
     augment: bool = True,
     normalize: bool = True,
-    seed: int = 0,
-    val_fraction: float = 0.2,
-    test_fraction: float = 0.0,
+    splitting: SplitSpec | None = None,
 ) -> DataSplits:
     """``pairs:IMAGES,MASKS`` (two folders) or ``pairs:ROOT`` (with ``images/`` and ``masks/``).
 
-    Masks share the image's stem (+ ``mask_suffix``); index PNGs, or colour PNGs with ``palette`` (CSV
-    ``index,name,r,g,b``); ``binary`` maps {0, 255} masks to {0, 1}. Split by a seeded permutation.
+    Masks share the image's stem (+ ``mask_suffix``); their format is detected (see :func:`detect_mask_format`);
+    colour PNGs need ``palette`` (CSV ``index,name,r,g,b``). Split by :func:`aekit.data.splits.assign_splits`
+    (default 80/10/10; ``--val-data``/``--test-data`` take more ``IMAGES,MASKS`` folders).
     """
     if not path:
         raise DataError("pairs data needs folders: --data pairs:images/,masks/ (or pairs:ROOT with images/, masks/)")
-    parts = [p for p in path.split(",") if p]
-    if len(parts) == 1:
-        parts = [str(Path(parts[0]) / "images"), str(Path(parts[0]) / "masks")]
-    if len(parts) != 2:
-        raise DataError(f"--data pairs:{path}: give two folders, images and masks, separated by a comma")
-    pairs = pair_files(parts[0], parts[1], mask_suffix)
+    lister = lambda arg: pair_files(*pairs_folders(arg), mask_suffix)  # noqa: E731
+    pairs = lister(path)
     table = read_class_table(palette) if palette else None
     if table is not None and classes is None:
         classes = len(table["names"]) - (1 if table["void_index"] == len(table["names"]) - 1 else 0)
         ignore_index = table["void_index"] if ignore_index is None else ignore_index
-    tr, va, te = split_indices(len(pairs), val_fraction, test_fraction, seed)
-    pick = lambda idx: [pairs[i] for i in idx]  # noqa: E731
-    return build_splits(
-        pick(tr), pick(va), pick(te), f"pairs:{path}", classes, ignore_index, channels, image_size, table,
-        127 if binary else None, crop_size, scale, hflip, augment, normalize,
+    chosen, record = assign_splits(pairs, lambda p: str(p[0]), splitting or SplitSpec(), f"pairs:{path}",
+                                   lister=lister)  # fmt: skip
+    splits = build_splits(
+        chosen["train"], chosen["val"], chosen["test"], f"pairs:{path}", classes, ignore_index, channels, image_size,
+        table, 127 if binary else None, crop_size, scale, hflip, augment, normalize,
     )  # fmt: skip
+    splits.info["splits"] = record
+    return splits
 
 
 @register_data("isbi2012")

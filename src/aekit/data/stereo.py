@@ -33,6 +33,7 @@ from torch.utils.data import Dataset
 
 from aekit.data.base import DataError, DataSplits, register_data
 from aekit.data.images import IMAGE_SUFFIXES, open_image, parse_size, read_image, to_tensor
+from aekit.data.splits import SPLITS, SplitSpec, assign_splits
 
 PAIR_NAMES = (("left", "right"), ("im0", "im1"))
 GT_NAMES = ("disp_gt.npy", "disp0GT.pfm", "disp0.pfm")
@@ -401,24 +402,10 @@ def resize_disparity(disp: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
 # -- the data kind ---------------------------------------------------------------------------------------
 
 
-def _split_pairs(n: int, val_fraction: float, test_fraction: float, seed: int) -> tuple[list, list, list]:
-    """Like ``split_indices`` but works for 1-2 pairs and for ``test_fraction=1`` (evaluate everything)."""
-    perm = np.random.default_rng(seed).permutation(n).tolist()
-    if test_fraction >= 1:
-        return [], [], sorted(perm)
-    n_test = min(n - 1, max(1, round(n * test_fraction))) if test_fraction > 0 and n > 1 else 0
-    n_val = min(n - n_test - 1, max(1, round(n * val_fraction))) if val_fraction > 0 and n - n_test > 1 else 0
-    test, val, train = perm[:n_test], perm[n_test : n_test + n_val], perm[n_test + n_val :]
-    return sorted(train), sorted(val), sorted(test)
-
-
 @register_data("stereo")
 def stereo_data(
     path: str | None,
     image_size: int | str | None = None,
-    seed: int = 0,
-    val_fraction: float = 0.1,
-    test_fraction: float = 0.0,
     exclude: str | None = None,
     focal: float | None = None,
     baseline: float | None = None,
@@ -426,12 +413,14 @@ def stereo_data(
     crop: str | None = None,
     flip: bool = True,
     jitter: float = 0.0,
+    splitting: SplitSpec | None = None,
 ) -> DataSplits:
-    """``stereo:PATH``: rectified pairs (see module docstring), split by scene with a seeded permutation.
+    """``stereo:PATH``: rectified pairs (see module docstring), split by scene (:func:`assign_splits`, 80/10/10).
 
     ``exclude``: comma-separated scene names left out (e.g. ``Teddy``); ``focal``+``baseline`` (+``doffs``)
     override calib.txt; ``test_fraction=1`` puts every pair in the test split (how ``aekit evaluate`` reads
-    a benchmark folder). The training split gets the paired augmentation (flip, jitter, crop).
+    a benchmark folder the model was not trained on). The training split gets the paired augmentation
+    (flip, jitter, crop).
     """
     if not path:
         raise DataError("stereo data needs a folder: --data stereo:path/to/pairs")
@@ -445,12 +434,12 @@ def stereo_data(
         raise DataError("--focal and --baseline go together: pass both (focal in pixels of these images)")
     calib = Calibration(float(focal), float(baseline), float(doffs or 0.0)) if focal is not None else None
     size = parse_size(image_size)
-    tr, va, te = _split_pairs(len(pairs), val_fraction, test_fraction, seed)
+    chosen, record = assign_splits(pairs, lambda p: p.name, splitting or SplitSpec(), f"stereo:{path}")
 
-    def make(idx: list[int]) -> StereoFolderDataset | None:
-        return StereoFolderDataset([pairs[i] for i in idx], size, calib) if idx else None
+    def make(split: str) -> StereoFolderDataset | None:
+        return StereoFolderDataset(chosen[split], size, calib) if chosen[split] else None
 
-    train, val, test = make(tr), make(va), make(te)
+    train, val, test = make("train"), make("val"), make("test")
     crop_size = parse_size(crop)
     for name, ds in (("training", train), ("validation", val)):
         if ds is not None and not ds.uniform_size:
@@ -464,11 +453,8 @@ def stereo_data(
         "image_size": list(size) if size else list(sizes[0]),
         "source": f"stereo:{path}",
         "disparity_unit": "pixels",
-        "pairs": {
-            "train": [pairs[i].name for i in tr],
-            "val": [pairs[i].name for i in va],
-            "test": [pairs[i].name for i in te],
-        },
+        "pairs": {split: [p.name for p in chosen[split]] for split in SPLITS},
+        "splits": record,
         "has_gt": any(p.gt is not None for p in pairs),
     }
     if calib is not None:

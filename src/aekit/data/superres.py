@@ -7,8 +7,8 @@ training, validation, evaluation and in the benchmark. Splits:
 - ``train``: random HR patches (``patch_size``, a multiple of ``scale``) of the training images,
   ``patches_per_image`` per image and epoch, augmented by flips and 90-degree rotations;
 - ``val``: one centre crop per held-out image (``val_fraction`` of the folder), all the same size;
-- ``test``: EVERY image of the folder at full size (cropped to a multiple of the scale), as benchmark
-  folders (Set5, Set14, ...) are evaluated whole. Batch these one image at a time.
+- ``test``: the held-out test images at full size (cropped to a multiple of the scale); a benchmark
+  folder (Set5, Set14, ...) evaluated by a model not trained on it is all test. Batch these one at a time.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from torch.utils.data import Dataset
 
 from aekit.data.base import DataError, DataSplits, register_data
 from aekit.data.images import list_images, read_image
+from aekit.data.splits import SPLITS, SplitSpec, assign_splits
 from aekit.nn.resample import bicubic_down, modcrop
 
 
@@ -113,38 +114,47 @@ def hr_data(
     patch_size: int = 96,
     patches_per_image: int = 16,
     channels: int | None = 3,
-    seed: int = 0,
-    val_fraction: float = 0.1,
+    splitting: SplitSpec | None = None,
 ) -> DataSplits:
-    """``hr:FOLDER`` of HR images -> SR pairs at ``scale`` (see module docstring)."""
+    """``hr:FOLDER`` of HR images -> SR pairs at ``scale`` (see module docstring).
+
+    Split by :func:`aekit.data.splits.assign_splits` (default 80/10/10): validation and test images are
+    never trained on. ``aekit evaluate`` on a benchmark folder that was not the training data scores
+    every image of it.
+    """
     if not path:
         raise DataError("super-resolution data needs a folder of HR images: --data hr:path/to/T91")
     if int(scale) < 1:
         raise DataError(f"--scale must be a positive integer, not {scale}")
     scale = int(scale)
     files = list_images(path)
-    images = load_hr_images(files, channels)
-    names = [str(f) for f in files]
-    n = len(files)
-    perm = np.random.default_rng(seed).permutation(n)
-    n_val = max(1, round(n * val_fraction)) if val_fraction > 0 and n > 1 else 0
-    val_idx, train_idx = sorted(perm[:n_val].tolist()), sorted(perm[n_val:].tolist())
-    train_imgs = [images[i] for i in train_idx] or images
-    train_names = [names[i] for i in train_idx] or names
-    patch = min(int(patch_size), min(min(im.shape[1:]) for im in train_imgs))
-    patch -= patch % scale
-    train = SRPatchDataset(train_imgs, train_names, scale, patch, patches_per_image)
-    val_idx = val_idx or [0]
-    val_imgs = [images[i] for i in val_idx]
-    crop = min(192, min(min(im.shape[1:]) for im in val_imgs))
-    val = SRImageDataset(val_imgs, scale, crop, [names[i] for i in val_idx])
-    test = SRImageDataset(images, scale, names=names)
+    chosen, record = assign_splits(files, str, splitting or SplitSpec(), f"hr:{path}", lister=list_images)
+    loaded = {s: load_hr_images(chosen[s], channels) for s in SPLITS}
+    names = {s: [str(f) for f in chosen[s]] for s in SPLITS}
+    train = val = test = None
+    patch = None
+    if loaded["train"]:
+        patch = min(int(patch_size), min(min(im.shape[1:]) for im in loaded["train"]))
+        patch -= patch % scale
+        train = SRPatchDataset(loaded["train"], names["train"], scale, patch, patches_per_image)
+    if loaded["val"]:
+        crop = min(192, min(min(im.shape[1:]) for im in loaded["val"]))
+        val = SRImageDataset(loaded["val"], scale, crop, names["val"])
+    if loaded["test"]:
+        test = SRImageDataset(loaded["test"], scale, names=names["test"])
+    first = next(ims for ims in loaded.values() if ims)
     info = {
-        "channels": int(images[0].shape[0]),
+        "channels": int(first[0].shape[0]),
         "scale": scale,
         "patch_size": patch,
         "source": f"hr:{path}",
         "downscale": "torch bicubic, antialias=True, 8-bit LR",
-        "files": {"train": len(train_imgs), "val": len(val_imgs), "test": n},
+        "files": {s: len(chosen[s]) for s in SPLITS},
+        "splits": record,
+        "decisions": {
+            "size": f"training on random {patch}x{patch} HR patches; validation on centre crops; test images whole"
+            if patch
+            else "test images whole"
+        },
     }
     return DataSplits(train, val, test, info)
