@@ -17,6 +17,8 @@ import os
 import sys
 import time
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -39,10 +41,14 @@ class NonFiniteLossError(ValueError):
 
 
 class _DropTips(logging.Filter):
-    """Lightning's advertising tips ("litlogger", "litmodels") are not for aekit's users."""
+    """Lightning's advertising tips ("litlogger", "litmodels") and set-up chatter are not for aekit's users
+    (aekit prints what it decided itself); warnings and errors still pass."""
+
+    NOISE = ("Tip:", "GPU available", "TPU available", "HPU available", "Loading `train_dataloader`",
+             "`Trainer.fit` stopped", "LOCAL_RANK")  # fmt: skip
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return "Tip:" not in str(record.msg)
+        return record.levelno >= logging.WARNING or not any(n in str(record.msg) for n in self.NOISE)
 
 
 logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(_DropTips())
@@ -245,7 +251,7 @@ def make_trainer(run_dir: Path, cfg: TrainConfig, extra_callbacks: list[L.Callba
     bar = cfg.progress and sys.stdout.isatty()
     if bar:
         callbacks.append(TQDMProgressBar(refresh_rate=10))
-    callbacks += [StopOnNonFinite(), ConsoleReport(epoch_lines=cfg.progress and not bar)]
+    callbacks += [StopOnNonFinite(), ConsoleReport(epoch_lines=not bar)]
     max_time = None
     if cfg.max_time_minutes:
         total = int(cfg.max_time_minutes * 60)
@@ -331,6 +337,34 @@ def record_decisions(run_dir: Path, splits: Any, cfg: TrainConfig) -> dict[str, 
     for key, text in decisions.items():
         print(f"{key}: {text}", flush=True)
     return decisions
+
+
+def _float_outputs(module: torch.nn.Module, inputs: Any, output: Any) -> Any:
+    """Forward hook: bf16 outputs back to float32, so metrics and saved files never compute in bf16."""
+    if isinstance(output, torch.Tensor):
+        return output.float() if output.dtype == torch.bfloat16 else output
+    if isinstance(output, (tuple, list)):
+        return type(output)(_float_outputs(module, inputs, o) for o in output)
+    return output
+
+
+@contextmanager
+def inference_precision(model: torch.nn.Module, precision: str | None = "auto") -> Iterator[str]:
+    """Evaluation/prediction on training's fast path: ``auto`` -> bf16 autocast + channels_last where bf16 is
+    fast (CPU with AMX/AVX512-BF16), fp32 elsewhere. Outputs come back as float32. Yields the precision used."""
+    precision = resolve_precision(precision, "cpu")
+    if precision not in ("32", "32-true", "bf16-mixed"):
+        raise ValueError(f"--precision for evaluate/predict must be auto, 32 or bf16-mixed, not {precision!r}")
+    bf16 = precision == "bf16-mixed"
+    handle = model.register_forward_hook(_float_outputs) if bf16 else None
+    if bf16:
+        model.to(memory_format=torch.channels_last)
+    try:
+        with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            yield precision + (" + channels_last" if bf16 else "")
+    finally:
+        if handle is not None:
+            handle.remove()
 
 
 def fast_bf16_available() -> bool:

@@ -55,6 +55,7 @@ def save_model(model: nn.Module, directory: str | Path, metadata: dict[str, Any]
     tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     tmp = directory / f".{WEIGHTS_NAME}.tmp"
     save_file(tensors, str(tmp))
+    os.chmod(tmp, 0o666 & ~current_umask())  # safetensors writes 0600
     os.replace(tmp, directory / WEIGHTS_NAME)
     atomic_write_bytes(directory / CONFIG_NAME, json.dumps(config, indent=2).encode())
     return directory / WEIGHTS_NAME

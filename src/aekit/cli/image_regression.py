@@ -28,6 +28,7 @@ from aekit.cli.common import (
 from aekit.data import DataModule, open_data
 from aekit.data.base import DataError
 from aekit.data.images import list_images, parse_size, read_image, to_tensor
+from aekit.data.module import pad_collate
 from aekit.data.pfm import write_pfm
 from aekit.engine import set_threads
 from aekit.metrics import depth_scores, sr_scores
@@ -233,7 +234,7 @@ def evaluate_depth(task: DepthTask, args: argparse.Namespace) -> dict[str, Any]:
         **split_options(args),
     )
     ds = splits.split(args.split)
-    loader = torch.utils.data.DataLoader(ds, batch_size=args.batch_size)
+    loader = torch.utils.data.DataLoader(ds, batch_size=args.batch_size, collate_fn=pad_collate)  # pad: depth 0
     scores: dict[str, list[float]] = defaultdict(list)
     panels = []
     task.eval()

@@ -58,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="folder for metrics.json/.md (default: <run>/evaluations/<data>-<split>, one per data set and split)",
     )
     evaluate.add_argument("--batch-size", type=int, default=64)
+    evaluate.add_argument("--precision", default="auto", help="auto (bf16 where fast, as training), 32, bf16-mixed")
     for adder in common.EVALUATE_OPTION_ADDERS:
         adder(evaluate)
     evaluate.set_defaults(_run=run_evaluate)
@@ -67,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--input", type=Path, required=True, help="an image file or a folder")
     predict.add_argument("--output", type=Path, required=True, help="output folder (never the input folder)")
     predict.add_argument("--batch-size", type=int, default=16)
+    predict.add_argument("--precision", default="auto", help="auto (bf16 where fast, as training), 32, bf16-mixed")
     for adder in common.PREDICT_OPTION_ADDERS:
         adder(predict)
     predict.set_defaults(_run=run_predict)
@@ -115,7 +117,7 @@ def run_train(args: argparse.Namespace) -> int:
 
 def run_evaluate(args: argparse.Namespace) -> int:
     from aekit.data.splits import evaluation_spec, read_run_splits, run_seed
-    from aekit.engine import set_threads
+    from aekit.engine import inference_precision, set_threads
     from aekit.tasks import load_task
 
     set_threads()
@@ -127,9 +129,10 @@ def run_evaluate(args: argparse.Namespace) -> int:
     args.splitting, args.split, note = evaluation_spec(recorded, args.data, args.split)
     if getattr(args, "seed", None) is None:
         args.seed = run_seed(args.checkpoint, recorded, task.metadata)
-    print(f"evaluating on {note}")
     args.out = args.out or evaluation_dir(args.checkpoint, args.data, args.split, note.startswith("every"))
-    fn(task, args)
+    with inference_precision(task.model, args.precision) as precision:
+        print(f"evaluating on {note}; precision {precision}")
+        fn(task, args)
     return 0
 
 
@@ -142,8 +145,10 @@ def evaluation_dir(checkpoint: Path, data: str, split: str, whole: bool) -> Path
 
 
 def run_predict(args: argparse.Namespace) -> int:
+    from aekit.engine import inference_precision, set_threads
     from aekit.tasks import load_task
 
+    set_threads()
     if args.input.resolve() == args.output.resolve() or (
         args.input.is_dir() and args.output.resolve().is_relative_to(args.input.resolve())
     ):
@@ -152,7 +157,8 @@ def run_predict(args: argparse.Namespace) -> int:
     fn = common.PREDICTORS.get(task.task_name)
     if fn is None:
         raise ValueError(f"no predictor for task {task.task_name!r}")
-    fn(task, args)
+    with inference_precision(task.model, args.precision):
+        fn(task, args)
     return 0
 
 
@@ -164,13 +170,58 @@ def _apply_config_defaults(parser: argparse.ArgumentParser, argv: Sequence[str])
         return args
     if not config_path.is_file():
         raise FileNotFoundError(f"--config {config_path} does not exist")
-    saved = yaml.safe_load(config_path.read_text()) or {}
-    if saved.get("recipe") not in (None, args.recipe):
-        raise ValueError(f"{config_path} is a {saved['recipe']!r} config, not {args.recipe!r}")
     sub = parser.recipe_parsers[args.recipe]
-    known = {a.dest for a in sub._actions}
-    sub.set_defaults(**{k: v for k, v in (saved.get("args") or {}).items() if k in known})
+    sub.set_defaults(**checked_config(config_path, args.recipe, sub))
     return parser.parse_args(argv)
+
+
+CONFIG_SECTIONS = ("recipe", "args", "task", "train")
+SET_BY_RECIPES = ("recipe", "monitor", "monitor_mode")  # saved from the parsed args, not flags
+
+
+def checked_config(path: Path, recipe: str, sub: argparse.ArgumentParser) -> dict:
+    """The ``args`` of a saved config.yaml, checked: valid YAML, known keys, values of the flag's type."""
+    try:
+        saved = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ValueError(f"--config {path} is not valid YAML{where}: {problem}") from exc
+    saved = saved or {}
+    if not isinstance(saved, dict) or not isinstance(saved.get("args") or {}, dict):
+        raise ValueError(f"--config {path} must be a mapping with an 'args' section (as aekit train writes it)")
+    unknown = [k for k in saved if k not in CONFIG_SECTIONS]
+    if unknown:
+        raise ValueError(f"--config {path}: unknown section(s) {', '.join(map(str, unknown))}; "
+                         f"known: {', '.join(CONFIG_SECTIONS)}")  # fmt: skip
+    if saved.get("recipe") not in (None, recipe):
+        raise ValueError(f"{path} is a {saved['recipe']!r} config, not {recipe!r}")
+    actions = {a.dest: a for a in sub._actions}
+    values = saved.get("args") or {}
+    unknown = [k for k in values if k not in actions and k not in SET_BY_RECIPES]
+    if unknown:
+        flags = ", ".join("--" + str(k).replace("_", "-") for k in unknown[:5])
+        raise ValueError(f"--config {path}: unknown key(s) {', '.join(map(str, unknown[:5]))} ({flags} is not a "
+                         f"flag of 'aekit train {recipe}'); remove them or fix the spelling")  # fmt: skip
+    for key, value in values.items():
+        action = actions.get(key)
+        if action is None or value is None:
+            continue
+        flag = action.option_strings[0] if action.option_strings else key
+        if isinstance(action, (argparse._StoreTrueAction, argparse._StoreFalseAction)) and not isinstance(value, bool):
+            raise ValueError(f"--config {path}: {key} must be true or false, not {value!r} ({flag})")
+        if action.type in (int, float) and not isinstance(value, list):
+            try:
+                action.type(value)
+            except (TypeError, ValueError):
+                raise ValueError(
+                    f"--config {path}: {key} must be {'an integer' if action.type is int else 'a number'}, "
+                    f"not {value!r} ({flag})"
+                ) from None
+        if action.choices is not None and value not in action.choices:
+            raise ValueError(f"--config {path}: {key} {value!r} is not one of {', '.join(map(str, action.choices))}")
+    return {k: v for k, v in values.items() if k in actions}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

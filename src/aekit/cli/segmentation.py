@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from aekit.cli.common import (
 )
 from aekit.data import DataModule, DataSplits, open_data
 from aekit.data.base import DataError
+from aekit.data.module import pad_collate
 from aekit.nn.upsample import UPSAMPLE_MODES
 from aekit.tasks.segmentation import SegmentationTask, per_class_iou, segmentation_metrics
 
@@ -266,7 +268,10 @@ def evaluate_dataset(task: SegmentationTask, dataset, batch_size: int = 8) -> di
     metrics = segmentation_metrics(hp.num_classes, hp.ignore_index)
     per_class = per_class_iou(hp.num_classes, hp.ignore_index)
     task.eval()
-    loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size)
+    fill = hp.ignore_index if hp.ignore_index is not None else getattr(dataset, "ignore_index", None)
+    loader = torch.utils.data.DataLoader(
+        dataset, batch_size=batch_size, collate_fn=partial(pad_collate, fills={"mask": fill})
+    )
     present = torch.zeros(hp.num_classes, dtype=torch.bool)
     for batch in loader:
         pred = task.predict_labels(batch["image"])
@@ -288,8 +293,12 @@ def prediction_figure(task: SegmentationTask, dataset, path: Path, n: int = 4) -
 
     k = task.hparams.num_classes
     items = [dataset[i] for i in range(min(n, len(dataset)))]
-    x = torch.stack([it["image"] for it in items])
-    y = torch.stack([it["mask"] for it in items])
+    size = items[0]["image"].shape[-2:]  # a figure of equal panels: images of the first one's size (else cropped)
+    h = min(it["image"].shape[-2] for it in items)
+    w = min(it["image"].shape[-1] for it in items)
+    size = (min(size[0], h), min(size[1], w))
+    x = torch.stack([it["image"][..., : size[0], : size[1]] for it in items])
+    y = torch.stack([it["mask"][: size[0], : size[1]] for it in items])
     pred = task.predict_labels(x)
     colours = class_colours(k, task.metadata)
     rows = prediction_rows(x, y, [pred], colours, task.metadata.get("normalization"))
