@@ -152,7 +152,8 @@ def test_segmentation_end_to_end_on_a_messy_folder(tmp_path: Path, capsys: pytes
     assert _json(run / "evaluations" / "other_images-all" / "metrics.json")["images"] == 4  # not overwritten
     assert (run / "evaluations" / "nuclei_images-test" / "metrics.json").is_file()
     pred = tmp_path / "pred"
-    assert main(["predict", str(run / "best.ckpt"), "--input", str(images), "--output", str(pred)]) == 0
+    tiles = ["--tile-megapixels", "0.001"]  # above 1,048 pixels the tiled path runs (one 64-px tile per image here)
+    assert main(["predict", str(run / "best.ckpt"), "--input", str(images), "--output", str(pred), *tiles]) == 0
     for i, (h, w) in enumerate(SIZES):
         assert np.asarray(Image.open(pred / f"im{i:02d}.png")).shape == (h, w)  # native size
     assert "Traceback" not in capsys.readouterr().err
@@ -305,3 +306,18 @@ def test_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path: Pat
     assert state["epoch"] == 0 and all(
         torch.isfinite(v).all() for v in state["state_dict"].values() if v.is_floating_point()
     )
+
+
+def test_tiled_inference_matches_whole_image_for_local_models() -> None:
+    from aekit.tiling import tiled_forward
+
+    torch.manual_seed(0)
+    pointwise = torch.nn.Conv2d(3, 2, 1)
+    x = torch.rand(2, 3, 150, 211)
+    with torch.no_grad():
+        torch.testing.assert_close(tiled_forward(pointwise, x, max_pixels=2 * 64 * 64), pointwise(x))
+        up = torch.nn.Sequential(torch.nn.Upsample(scale_factor=3), torch.nn.Conv2d(3, 3, 1))  # an SR-shaped model
+        torch.testing.assert_close(tiled_forward(up, x, max_pixels=2 * 64 * 64), up(x))
+        calls = []
+        tiled_forward(lambda t: calls.append(t.shape) or pointwise(t), x, max_pixels=2 * 64 * 64)
+        assert len(calls) > 4 and all(s[-1] <= 64 and s[-2] <= 64 for s in calls)

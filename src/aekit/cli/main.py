@@ -59,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument("--batch-size", type=int, default=64)
     evaluate.add_argument("--precision", default="auto", help="auto (bf16 where fast, as training), 32, bf16-mixed")
+    evaluate.add_argument("--tile-megapixels", type=float, default=1.0, help="tile larger inputs (0: never)")
     for adder in common.EVALUATE_OPTION_ADDERS:
         adder(evaluate)
     evaluate.set_defaults(_run=run_evaluate)
@@ -69,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--output", type=Path, required=True, help="output folder (never the input folder)")
     predict.add_argument("--batch-size", type=int, default=16)
     predict.add_argument("--precision", default="auto", help="auto (bf16 where fast, as training), 32, bf16-mixed")
+    predict.add_argument("--tile-megapixels", type=float, default=1.0, help="tile larger inputs (0: never)")
     for adder in common.PREDICT_OPTION_ADDERS:
         adder(predict)
     predict.set_defaults(_run=run_predict)
@@ -119,6 +121,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from aekit.data.splits import evaluation_spec, read_run_splits, run_seed
     from aekit.engine import inference_precision, set_threads
     from aekit.tasks import load_task
+    from aekit.tiling import tiling
 
     set_threads()
     task = load_task(args.checkpoint)
@@ -130,10 +133,18 @@ def run_evaluate(args: argparse.Namespace) -> int:
     if getattr(args, "seed", None) is None:
         args.seed = run_seed(args.checkpoint, recorded, task.metadata)
     args.out = args.out or evaluation_dir(args.checkpoint, args.data, args.split, note.startswith("every"))
-    with inference_precision(task.model, args.precision) as precision:
+    with inference_precision(task.model, args.precision) as precision, tiling(task.model, _budget(task, args)):
         print(f"evaluating on {note}; precision {precision}")
         fn(task, args)
     return 0
+
+
+def _budget(task: object, args: argparse.Namespace) -> int | None:
+    """Pixels per forward pass above which dense models are tiled (None for models that cannot be)."""
+    from aekit.tiling import TILED_TASKS
+
+    mp = getattr(args, "tile_megapixels", 0) or 0
+    return int(mp * 1024 * 1024) if mp > 0 and getattr(task, "task_name", "") in TILED_TASKS else None
 
 
 def evaluation_dir(checkpoint: Path, data: str, split: str, whole: bool) -> Path:
@@ -147,6 +158,7 @@ def evaluation_dir(checkpoint: Path, data: str, split: str, whole: bool) -> Path
 def run_predict(args: argparse.Namespace) -> int:
     from aekit.engine import inference_precision, set_threads
     from aekit.tasks import load_task
+    from aekit.tiling import tiling
 
     set_threads()
     if args.input.resolve() == args.output.resolve() or (
@@ -157,7 +169,7 @@ def run_predict(args: argparse.Namespace) -> int:
     fn = common.PREDICTORS.get(task.task_name)
     if fn is None:
         raise ValueError(f"no predictor for task {task.task_name!r}")
-    with inference_precision(task.model, args.precision):
+    with inference_precision(task.model, args.precision), tiling(task.model, _budget(task, args)):
         fn(task, args)
     return 0
 
