@@ -12,8 +12,8 @@ machine's fp32/bf16 matmul GFLOP/s, so achieved GFLOP/s can be read against a pe
     PYTHONPATH=src python benchmarks/train_throughput.py --rounds 5 --steps 30
     AEKIT_THREADS=1 PYTHONPATH=src python benchmarks/train_throughput.py   # a loaded 2-core box
 
-Last line of output: one JSON object (``ratio_fp32`` = aekit/plain at fp32, ``ratio_best`` = best aekit
-setting / plain fp32).
+Last line of output: one JSON object (``ratio_fp32`` = aekit/plain at fp32, ``ratio_default`` = aekit with
+no precision flags (``--precision auto``) / plain fp32, ``ratio_best`` = best aekit setting / plain fp32).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ import sys
 import tempfile
 import time
 import warnings
-from dataclasses import replace
+from dataclasses import asdict, replace
 
 import lightning.pytorch as L
 import torch
@@ -36,11 +36,12 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from aekit.cli import common
 from aekit.cli.main import build_parser
-from aekit.engine import TrainConfig, fit, set_threads
+from aekit.engine import TrainConfig, fit, resolved, set_threads
 from aekit.registry import create_model
 
-# name -> (Lightning precision, channels_last)
+# name -> (Lightning precision, channels_last); "default" is what `aekit train` does without flags
 SETTINGS = {
+    "default": ("auto", None),
     "fp32": ("32", False),
     "fp32_cl": ("32", True),
     "bf16": ("bf16-mixed", False),
@@ -159,7 +160,7 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--rounds", type=int, default=5, help="interleaved rounds (plain, aekit, ... each round)")
     p.add_argument(
         "--settings",
-        default="fp32,bf16,bf16_cl",
+        default="default,bf16,bf16_cl",
         help=f"aekit settings to time besides plain fp32 ({', '.join(SETTINGS)}); fp32 is always included",
     )
     p.add_argument("--plain-bf16", action="store_true", help="also time the plain loop at bf16 + channels_last")
@@ -229,6 +230,9 @@ def main(argv: list[str] | None = None) -> dict:
         "images_per_s_median": {k: round(v, 1) for k, v in med.items()},
         "ratio_by_setting": {s: round(v, 3) for s, v in ratios.items()},
         "ratio_fp32": round(ratios["fp32"], 3),
+        "ratio_default": round(ratios["default"], 3) if "default" in ratios else None,
+        "default_resolves_to": asdict(resolved(TrainConfig()))["precision"]
+        + (" + channels_last" if resolved(TrainConfig()).channels_last else ""),
         "ratio_best": round(ratios[best], 3),
         "best_setting": best,
         "gflop_per_image_fwd_bwd": round(flops_per_image / 1e9, 4),
