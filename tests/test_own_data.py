@@ -147,6 +147,7 @@ def test_segmentation_end_to_end_on_a_messy_folder(tmp_path: Path, capsys: pytes
     assert main(["evaluate", str(run / "best.ckpt"), "--data", f"pairs:{images},{masks}"]) == 0
     ev = _json(run / "evaluations" / "nuclei_images-test" / "metrics.json")
     assert ev["images"] == 1 and ev["split"] == "test"
+    assert ev["per_class_iou"]["1"] is not None  # the 255 pixels are class 1 at evaluation too, not ignored
     other_images, other_masks = write_seg_folder(tmp_path / "other", "binary01", n=4)
     assert main(["evaluate", str(run / "best.ckpt"), "--data", f"pairs:{other_images},{other_masks}"]) == 0
     assert _json(run / "evaluations" / "other_images-all" / "metrics.json")["images"] == 4  # not overwritten

@@ -29,7 +29,7 @@ import yaml
 from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint, TQDMProgressBar
 from lightning.pytorch.loggers import CSVLogger
 
-from aekit.data.splits import write_splits
+from aekit.data.splits import describe_splits, write_splits
 from aekit.io import atomic_write_bytes, model_from_checkpoint, read_checkpoint, save_model
 from aekit.tasks.base import Task
 
@@ -53,6 +53,8 @@ class _DropTips(logging.Filter):
 
 logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(_DropTips())
 warnings.filterwarnings("ignore", message=r".*exists and is not empty.*")  # aekit writes config.yaml there first
+warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")  # Lightning vs newer torch
+warnings.filterwarnings("ignore", message=r".*smaller than the logging interval.*")  # small data sets are fine
 
 
 def resolve_precision(precision: str | None, accelerator: str = "auto") -> str:
@@ -324,6 +326,8 @@ def record_decisions(run_dir: Path, splits: Any, cfg: TrainConfig) -> dict[str, 
     info = getattr(splits, "info", None) or {}
     decisions = dict(info.get("decisions") or {})
     record = info.get("splits")
+    if not record and splits is not None and info.get("source"):
+        record = describe_splits(splits, str(info["source"]), cfg.seed)
     if record:
         n = {s: len(record.get(s) or []) for s in ("train", "val", "test")}
         decisions["split"] = (

@@ -200,6 +200,7 @@ def segmentation_task(
         "class_colours": info.get("class_colours"),
         "normalization": info.get("normalization"),
         "class_weights": weights,
+        "mask_format": info.get("mask_format"),
         "data_options": {"seed": args.seed, "val_fraction": args.val_fraction},
     }
     task = SegmentationTask(
@@ -247,6 +248,8 @@ def evaluation_data(task: SegmentationTask, args: argparse.Namespace, split: str
     ns.classes = args.classes if args.classes is not None else hp.num_classes
     ns.ignore_index = args.ignore_index if args.ignore_index is not None else hp.ignore_index
     ns.channels = args.channels or task.model.in_channels
+    # masks read as at training: {0,255} binary masks stay binary although 255 is now the padding's ignore index
+    ns.binary_masks = bool(getattr(args, "binary_masks", False)) or task.metadata.get("mask_format") == "binary"
     splits = open_seg_data(ns, train=False, normalize=False)
     if getattr(args, "all_pairs", False):
         parts = [d for d in (splits.train, splits.val, splits.test) if d is not None]

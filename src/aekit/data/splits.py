@@ -321,3 +321,20 @@ def run_seed(checkpoint: str | Path, recorded: dict[str, Any] | None, metadata: 
         except (yaml.YAMLError, AttributeError, ValueError):
             pass
     return int(metadata.get("seed", (metadata.get("data_options") or {}).get("seed", 0)) or 0)
+
+
+def describe_splits(splits: Any, source: str, seed: int) -> dict[str, Any]:
+    """A record for sources with fixed splits (camvid, isbi2012, mnist, ...): names where the datasets
+    have files, else indices into the source's own split, else only the count."""
+    record: dict[str, Any] = {"source": source, "seed": seed, "method": "the source's own fixed splits"}
+    for name in SPLITS:
+        ds = getattr(splits, name, None)
+        if ds is None:
+            record[name] = []
+        elif hasattr(ds, "pairs"):
+            record[name] = [str(p[0]) if isinstance(p, tuple) else str(getattr(p, "name", p)) for p in ds.pairs]
+        elif hasattr(ds, "indices"):
+            record[name] = [str(int(i)) for i in ds.indices]
+        else:
+            record[name] = [str(i) for i in range(len(ds))]
+    return record
