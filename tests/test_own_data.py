@@ -204,6 +204,9 @@ def test_autoencoder_evaluate_uses_the_training_split_not_seed_zero(tmp_path: Pa
     assert main(["evaluate", str(run / "best.ckpt"), "--data", f"folder:{tmp_path / 'imgs'}"]) == 0
     ev = run / "evaluations" / f"{tmp_path.name}_imgs-test" / "metrics_test.json"
     assert _json(ev)["split"] == "test"
+    write_mixed_images(tmp_path / "other", n=5, prefix="o")  # another folder: scored whole, PCA fit on the run's train
+    assert main(["evaluate", str(run / "best.ckpt"), "--data", f"folder:{tmp_path / 'other'}"]) == 0
+    assert _json(run / "evaluations" / f"{tmp_path.name}_other-all" / "metrics_test.json")["split"] == "test"
     out = tmp_path / "recon"
     assert main(["predict", str(run / "best.ckpt"), "--input", str(tmp_path / "imgs"), "--output", str(out)]) == 0
     assert len(list(out.glob("*.png"))) == 20

@@ -153,12 +153,29 @@ def open_for_model(args: argparse.Namespace, model: ConvAutoencoder) -> DataSpli
     return splits
 
 
+def training_split_of_run(args: argparse.Namespace, model: ConvAutoencoder):  # noqa: ANN201
+    """The training split the run recorded (splits.json), for fitting PCA when the evaluated data is another set."""
+    from aekit.data.splits import SplitSpec, read_run_splits
+
+    recorded = read_run_splits(args.checkpoint)
+    if not recorded or not recorded.get("source"):
+        raise DataError(f"{args.checkpoint}: no splits.json with the training data, needed to fit PCA")
+    ns = argparse.Namespace(**vars(args))
+    ns.data = recorded["source"]
+    ns.splitting = SplitSpec.from_options(recorded.get("options") or {})
+    ns.splitting.record = recorded
+    return open_for_model(ns, model).split("train")
+
+
 @evaluator("reconstruction")
 def evaluate_reconstruction(task: ReconstructionTask, args: argparse.Namespace) -> dict[str, Any]:
     """Test MSE/PSNR of the autoencoder beside PCA with the same number of components."""
     model = task.model
     splits = open_for_model(args, model)
-    train = stack_dataset(splits.split("train"), limit=args.pca_fit_limit)
+    fit_on = splits.train
+    if fit_on is None:  # another data set, scored whole: PCA is fitted on the run's own training images
+        fit_on = training_split_of_run(args, model)
+    train = stack_dataset(fit_on, limit=args.pca_fit_limit)
     data = stack_dataset(splits.split(args.split))
     results = compare_with_pca(model, train, data, seed=args.seed)
     rows = [{"method": k, **v} for k, v in results.items()]
