@@ -157,6 +157,11 @@ def test_segmentation_end_to_end_on_a_messy_folder(tmp_path: Path, capsys: pytes
     assert main(["predict", str(run / "best.ckpt"), "--input", str(images), "--output", str(pred), *tiles]) == 0
     for i, (h, w) in enumerate(SIZES):
         assert np.asarray(Image.open(pred / f"im{i:02d}.png")).shape == (h, w)  # native size
+    bf16 = tmp_path / "pred_bf16"  # the bf16 fast path (what auto picks on AMX/AVX512-BF16 CPUs) agrees with fp32
+    args = ["predict", str(run / "best.ckpt"), "--input", str(images), "--output", str(bf16), "--precision"]
+    assert main([*args, "bf16-mixed"]) == 0
+    same = [np.mean(np.asarray(Image.open(pred / f.name)) == np.asarray(Image.open(f))) for f in bf16.glob("*.png")]
+    assert len(same) == 10 and np.mean(same) > 0.95
     assert "Traceback" not in capsys.readouterr().err
 
 
