@@ -330,3 +330,22 @@ def test_tiled_inference_matches_whole_image_for_local_models() -> None:
         calls = []
         tiled_forward(lambda t: calls.append(t.shape) or pointwise(t), x, max_pixels=2 * 64 * 64)
         assert len(calls) > 4 and all(s[-1] <= 64 and s[-2] <= 64 for s in calls)
+
+
+def test_stereo_pairs_of_several_sizes_and_a_nan_nifti(tmp_path: Path) -> None:
+    from aekit.data.synthetic import write_synthetic_stereo_folder
+
+    write_synthetic_stereo_folder(tmp_path / "a", n=6, height=40, width=56)
+    for k, scene_dir in enumerate(write_synthetic_stereo_folder(tmp_path / "b", n=4, height=32, width=48, seed=1)):
+        scene_dir.rename(tmp_path / "a" / f"small_{k}")
+    splits = open_data(f"stereo:{tmp_path / 'a'}", seed=0)
+    assert "most common" in splits.info["decisions"]["size"]
+    assert {tuple(splits.train[i]["left"].shape[-2:]) for i in range(len(splits.train))} == {(40, 56)}
+
+    import nibabel as nib
+
+    vol = np.random.default_rng(0).random((8, 8, 4)).astype(np.float32)
+    vol[1, 1, 2] = np.inf
+    nib.save(nib.Nifti1Image(vol, np.eye(4)), str(tmp_path / "v.nii.gz"))
+    with pytest.raises(DataError, match=r"v\.nii\.gz .*image index 2 holds NaN or inf"):
+        open_data(f"nifti:{tmp_path / 'v.nii.gz'}")

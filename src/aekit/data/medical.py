@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from torch.utils.data import Subset
 
 from aekit.data.base import DataError, DataSplits, register_data
-from aekit.data.images import ArrayDataset, open_image, parse_size
+from aekit.data.images import ArrayDataset, check_finite, open_image, parse_size
 
 # (centre, width) in HU; common radiology presets
 WINDOWS: dict[str, tuple[float, float]] = {
@@ -130,7 +130,9 @@ def read_nifti(path: str | Path, axis: int = 2) -> np.ndarray:
         raise DataError(f"NIfTI file {path} has shape {vol.shape}; aekit slices 3-D volumes (or 2-D images)")
     if axis not in (0, 1, 2):
         raise DataError(f"--axis must be 0, 1 or 2, not {axis}")
-    return np.moveaxis(vol, axis, 0)
+    slices = np.moveaxis(vol, axis, 0)
+    check_finite(slices, f"NIfTI file {path} (slice along axis {axis})")
+    return slices
 
 
 def read_image16(path: str | Path) -> np.ndarray:

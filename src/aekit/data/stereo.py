@@ -440,6 +440,17 @@ def stereo_data(
         return StereoFolderDataset(chosen[split], size, calib) if chosen[split] else None
 
     train, val, test = make("train"), make("val"), make("test")
+    decisions = {}
+    if size is None and train is not None and not train.uniform_size:
+        # the network learns disparity at one width: pairs of other sizes are resized (disparities rescaled)
+        from aekit.data.images import most_common
+
+        size = most_common([s for ds in (train, val) if ds is not None for s in ds.sizes])
+        decisions["size"] = (
+            f"pairs have {len(set(train.sizes))} sizes: all resized to the most common, {size[1]}x{size[0]} "
+            "(disparities rescaled; --image-size to choose)"
+        )
+        train, val = make("train"), make("val")  # test pairs stay at their own size (scored one at a time)
     crop_size = parse_size(crop)
     for name, ds in (("training", train), ("validation", val)):
         if ds is not None and not ds.uniform_size:
@@ -456,6 +467,7 @@ def stereo_data(
         "pairs": {split: [p.name for p in chosen[split]] for split in SPLITS},
         "splits": record,
         "has_gt": any(p.gt is not None for p in pairs),
+        "decisions": decisions,
     }
     if calib is not None:
         info["calibration"] = {"focal": calib.focal, "baseline": calib.baseline, "doffs": calib.doffs}
