@@ -339,3 +339,28 @@ def write_report(path: Path, metrics: dict[str, Any], montages: Sequence[Path]) 
     tmp.write_text("\n".join(lines) + "\n")
     os.replace(tmp, path)
     return path
+
+
+def gather(splits: Any, split: str, limit: int | None = None) -> tuple[Stacked, list[str] | None]:
+    """Images (and labels, file names) of one split, or of ``all`` splits in train/val/test order."""
+    from aekit.experiments.pca import stack_dataset
+
+    names_of = ["train", "val", "test"] if split == "all" else [split]
+    parts = [(splits.split(s), s) for s in names_of if split != "all" or getattr(splits, s, None) is not None]
+    stacks, names = [], []
+    for ds, _ in parts:
+        if len(ds) == 0:
+            continue
+        stacks.append(stack_dataset(ds))
+        names.append(item_names(ds))
+    if not stacks:
+        raise DataError(f"--split {split} holds no images")
+    images = np.concatenate([s.images for s in stacks])
+    has_labels = all(s.labels is not None for s in stacks)
+    labels = np.concatenate([s.labels for s in stacks]) if has_labels else None
+    files = [n for part in names for n in part] if all(n is not None for n in names) else None
+    if limit is not None and len(images) > limit:
+        keep = np.sort(np.random.default_rng(0).choice(len(images), size=limit, replace=False))
+        images, labels = images[keep], None if labels is None else labels[keep]
+        files = None if files is None else [files[i] for i in keep]
+    return Stacked(images, labels), files
