@@ -82,9 +82,9 @@ def open_splits(args: argparse.Namespace):  # noqa: ANN201
         tr, va, te = splits.train, splits.val, splits.test
         small = dataclasses.replace(
             splits,
-            train=ArrayDataset(tr.images[:1200], tr.labels[:1200]),
-            val=ArrayDataset(va.images[:200], va.labels[:200]),
-            test=ArrayDataset(te.images[:400], te.labels[:400]),
+            train=ArrayDataset(tr.images[:600], tr.labels[:600]),
+            val=ArrayDataset(va.images[:100], va.labels[:100]),
+            test=ArrayDataset(te.images[:300], te.labels[:300]),
         )
         return small, small.val if args.eval_split == "val" else small.test
     data = args.data if ":" in args.data else f"mnist:{args.data}"

@@ -11,6 +11,7 @@ import numpy as np
 from aekit.cli.common import command
 from aekit.cli.reconstruction import open_for_model
 from aekit.data.base import DataError
+from aekit.experiments.pca import Stacked
 from aekit.io import load as aekit_load
 from aekit.models.autoencoder import ConvAutoencoder
 
@@ -43,6 +44,17 @@ def load_autoencoder(path: Path) -> ConvAutoencoder:
     return model
 
 
+def model_and_images(args: argparse.Namespace) -> tuple[ConvAutoencoder, Stacked, list[str] | None]:
+    """The autoencoder of ``args.run`` and the images of ``--data``/``--split`` at its size (with file names)."""
+    from aekit.engine import set_threads
+    from aekit.experiments.cluster import gather
+
+    set_threads()
+    model = load_autoencoder(args.run)
+    data, names = gather(open_for_model(args, model), args.split, args.limit)
+    return model, data, names
+
+
 def run_dir_of(path: Path) -> Path:
     return path if path.is_dir() else path.parent
 
@@ -66,13 +78,10 @@ def add_cluster_arguments(p: argparse.ArgumentParser) -> None:
     add_arguments=add_cluster_arguments,
 )
 def run_cluster(args: argparse.Namespace) -> int:
-    from aekit.engine import set_threads
-    from aekit.experiments.cluster import ClusterConfig, gather, run_clustering
+    from aekit.experiments.cluster import ClusterConfig, run_clustering
     from aekit.report import markdown_table
 
-    set_threads()
-    model = load_autoencoder(args.run)
-    data, names = gather(open_for_model(args, model), args.split, args.limit)
+    model, data, names = model_and_images(args)
     cfg = ClusterConfig(
         k=args.k,
         algorithm=args.algorithm,
@@ -129,14 +138,11 @@ def read_assignments(path: Path, n: int) -> np.ndarray:
     add_arguments=add_explore_arguments,
 )
 def run_explore(args: argparse.Namespace) -> int:
-    from aekit.engine import set_threads
-    from aekit.experiments.cluster import cluster_features, gather
+    from aekit.experiments.cluster import cluster_features
     from aekit.experiments.pca import autoencode
     from aekit.report.explorer import write_explorer
 
-    set_threads()
-    model = load_autoencoder(args.run)
-    data, names = gather(open_for_model(args, model), args.split, args.limit)
+    model, data, names = model_and_images(args)
     clusters = None
     if args.assignments is not None:
         clusters = read_assignments(args.assignments, len(data.images))
