@@ -178,8 +178,10 @@ def test_explorer_in_a_headless_browser(page, tmp_path):
         iso = d.min(axis=1)
         la, lb = sorted(range(len(payload["landmarks"])), key=lambda j: -iso[payload["landmarks"][j]])[:2]
         a, b = payload["landmarks"][la], payload["landmarks"][lb]
+        assert not driver.find_element("id", "line").is_displayed()  # nothing picked yet
         move_to(a).click().perform()
         move_to(b).click().perform()
+        assert driver.find_element("id", "line").is_displayed()
         pick = driver.find_element("id", "pick")
         assert (int(pick.get_attribute("data-a")), int(pick.get_attribute("data-b"))) == (a, b)
         assert (int(pick.get_attribute("data-landmark-a")), int(pick.get_attribute("data-landmark-b"))) == (a, b)

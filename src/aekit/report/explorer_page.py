@@ -163,6 +163,7 @@ PAGE = r"""<!DOCTYPE html>
   }
 
   const lineCanvas = document.getElementById("line");
+  lineCanvas.style.display = "none";  // until two points are picked
   function showPick() {
     const box = document.getElementById("pick");
     const names = S.picks.map((i, k) => (k ? "B " : "A ") + D.names[i]);
@@ -170,12 +171,12 @@ PAGE = r"""<!DOCTYPE html>
     box.dataset.a = S.picks.length > 0 ? S.picks[0] : "";
     box.dataset.b = S.picks.length > 1 ? S.picks[1] : "";
     box.dataset.landmarkA = box.dataset.landmarkB = box.dataset.cells = "";
-    if (S.picks.length < 2) { lineCanvas.width = 0; return; }
+    if (S.picks.length < 2) { lineCanvas.style.display = "none"; return; }
     const la = D.nearestLandmark[S.picks[0]], lb = D.nearestLandmark[S.picks[1]];
     const note = document.getElementById("pnote");
     box.dataset.landmarkA = D.landmarks[la]; box.dataset.landmarkB = D.landmarks[lb];
     if (la === lb) {
-      lineCanvas.width = 0;
+      lineCanvas.style.display = "none";
       note.textContent = "both picks are nearest to the same landmark (" + D.names[D.landmarks[la]] + "); pick farther apart";
       return;
     }
@@ -183,6 +184,7 @@ PAGE = r"""<!DOCTYPE html>
     const cells = [];
     for (let s = 0; s < D.steps; s++) cells.push(start + (la < lb ? s : D.steps - 1 - s));
     sizeCanvas(lineCanvas, D.steps);
+    lineCanvas.style.display = "";
     lineCanvas.getContext("2d").clearRect(0, 0, lineCanvas.width, lineCanvas.height);
     cells.forEach((c, k) => drawCell(lineCanvas, c, k * D.cell.w));
     box.dataset.cells = cells.join(",");
