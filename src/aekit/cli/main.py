@@ -21,6 +21,7 @@ COMMAND_MODULES = [
     "aekit.cli.finetune",
     "aekit.cli.image_regression",
     "aekit.cli.stereo",
+    "aekit.cli.cluster",
 ]
 
 

@@ -1,0 +1,159 @@
+"""CLI for looking at the structure of unlabeled images: ``aekit cluster`` and ``aekit explore``."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+from pathlib import Path
+
+import numpy as np
+
+from aekit.cli.common import command
+from aekit.cli.reconstruction import open_for_model
+from aekit.data.base import DataError
+from aekit.experiments.pca import Stacked
+from aekit.io import load as aekit_load
+from aekit.models.autoencoder import ConvAutoencoder
+
+
+def k_value(text: str) -> int | str:
+    if text == "auto":
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--k takes a number of clusters or 'auto', not {text!r}") from None
+
+
+def add_model_data_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run", type=Path, help="autoencoder run directory, best.ckpt or model.safetensors")
+    p.add_argument("--data", required=True, help="mnist5k, mnist:FOLDER, folder:PATH, npy:FILE, ...")
+    p.add_argument("--split", default="all", choices=["all", "train", "val", "test"], help="images to use")
+    p.add_argument("--limit", type=int, default=None, help="at most this many images (a seeded sample)")
+    p.add_argument("--image-size", default=None, help="default: the model's size")
+    p.add_argument("--channels", type=int, default=None, help="default: the model's channels")
+    p.add_argument("--test-images", default=None)
+    p.add_argument("--test-labels", default=None)
+    p.add_argument("--seed", type=int, default=0, help="seed of the data split, UMAP and the clustering")
+
+
+def load_autoencoder(path: Path) -> ConvAutoencoder:
+    model = aekit_load(path)
+    if not isinstance(model, ConvAutoencoder):
+        raise ValueError(f"{path} is not an autoencoder ({type(model).__name__}); this command needs encode()")
+    return model
+
+
+def model_and_images(args: argparse.Namespace) -> tuple[ConvAutoencoder, Stacked, list[str] | None]:
+    """The autoencoder of ``args.run`` and the images of ``--data``/``--split`` at its size (with file names)."""
+    from aekit.engine import set_threads
+    from aekit.experiments.cluster import gather
+
+    set_threads()
+    model = load_autoencoder(args.run)
+    data, names = gather(open_for_model(args, model), args.split, args.limit)
+    return model, data, names
+
+
+def run_dir_of(path: Path) -> Path:
+    return path if path.is_dir() else path.parent
+
+
+def add_cluster_arguments(p: argparse.ArgumentParser) -> None:
+    add_model_data_arguments(p)
+    p.add_argument("--k", type=k_value, default=10, help="number of clusters, or auto (silhouette / BIC)")
+    p.add_argument("--k-max", type=int, default=15, help="largest k tried by --k auto")
+    p.add_argument("--algorithm", default="gmm", choices=["gmm", "kmeans"], help="Gaussian mixture or k-means")
+    p.add_argument("--manifold", default="umap", choices=["umap", "pca", "none"], help="step before clustering")
+    p.add_argument("--manifold-dim", type=int, default=None, help="dimensions of that step (default: k, or 10)")
+    p.add_argument("--neighbors", type=int, default=20, help="UMAP n_neighbors")
+    p.add_argument("--per-cluster", type=int, default=8, help="images per montage row")
+    p.add_argument("--no-baselines", action="store_true", help="skip pixels / PCA clustering when labels exist")
+    p.add_argument("--out", type=Path, default=None, help="output folder (default: <run>/clusters)")
+
+
+@command(
+    "cluster",
+    help="cluster images on the autoencoder's codes (UMAP/PCA + GMM/k-means); assignments, montages, report",
+    add_arguments=add_cluster_arguments,
+)
+def run_cluster(args: argparse.Namespace) -> int:
+    from aekit.experiments.cluster import ClusterConfig, run_clustering
+    from aekit.report import markdown_table
+
+    model, data, names = model_and_images(args)
+    cfg = ClusterConfig(
+        k=args.k,
+        algorithm=args.algorithm,
+        manifold=args.manifold,
+        manifold_dim=args.manifold_dim,
+        n_neighbors=args.neighbors,
+        k_max=args.k_max,
+        seed=args.seed,
+        per_cluster=args.per_cluster,
+        baselines=not args.no_baselines,
+    )
+    out = args.out or run_dir_of(args.run) / "clusters"
+    metrics = run_clustering(model, data, out, cfg, names)
+    print(f"k = {metrics['k']} ({metrics['k_chosen_by']})")
+    if metrics["k_scores"]:
+        print(markdown_table([{"k": int(k), "score": v} for k, v in metrics["k_scores"].items()]))
+    print("cluster sizes: " + ", ".join(f"{c}: {s}" for c, s in enumerate(metrics["cluster_sizes"])))
+    print(markdown_table(metrics["results"]))
+    print(f"written: {out / 'assignments.csv'}, {out / 'montages'}/, {out / 'report.md'}")
+    return 0
+
+
+def add_explore_arguments(p: argparse.ArgumentParser) -> None:
+    add_model_data_arguments(p)
+    p.set_defaults(limit=5000)
+    p.add_argument("--out", type=Path, default=None, help="HTML file (default: <run>/explorer.html)")
+    p.add_argument("--map", default="auto", choices=["auto", "umap", "pca", "z"], help="2-D map (auto: z if 2-D)")
+    p.add_argument("--k", type=int, default=10, help="k-means clusters on z to colour by (0: none)")
+    p.add_argument("--assignments", type=Path, default=None, help="colour by a saved assignments.csv instead")
+    p.add_argument("--landmarks", type=int, default=24, help="points with precomputed lines between every pair")
+    p.add_argument("--steps", type=int, default=8, help="decoded images along each line")
+    p.add_argument("--thumb", type=int, default=64, help="largest thumbnail side in pixels")
+
+
+def read_assignments(path: Path, n: int) -> np.ndarray:
+    """The ``cluster`` column of an assignments.csv written by ``aekit cluster`` for the same images."""
+    if not path.is_file():
+        raise DataError(f"--assignments {path} does not exist")
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    if not rows or "cluster" not in rows[0]:
+        raise DataError(f"--assignments {path} has no 'cluster' column; pass an assignments.csv of aekit cluster")
+    if len(rows) != n:
+        raise DataError(
+            f"--assignments {path} has {len(rows)} rows but {n} images are explored; "
+            "use the same --data/--split/--limit as for aekit cluster"
+        )
+    return np.array([int(r["cluster"]) for r in rows], dtype=np.int64)
+
+
+@command(
+    "explore",
+    help="one self-contained HTML page: 2-D map of the codes, hover image + reconstruction, lines between picks",
+    add_arguments=add_explore_arguments,
+)
+def run_explore(args: argparse.Namespace) -> int:
+    from aekit.experiments.cluster import cluster_features
+    from aekit.experiments.pca import autoencode
+    from aekit.report.explorer import write_explorer
+
+    model, data, names = model_and_images(args)
+    clusters = None
+    if args.assignments is not None:
+        clusters = read_assignments(args.assignments, len(data.images))
+    elif args.k > 0 and len(data.images) > args.k:
+        _, codes = autoencode(model, data)
+        clusters = cluster_features(codes, args.k, "kmeans", "none", seed=args.seed)[0].labels
+    out = args.out or run_dir_of(args.run) / "explorer.html"
+    page = write_explorer(
+        model, data, out, names, clusters, args.map, args.landmarks, args.steps, args.thumb, args.seed,
+        title=f"aekit explorer: {args.run} on {args.data} ({args.split})",
+    )  # fmt: skip
+    size_mb = page.path.stat().st_size / 1e6
+    print(f"written: {page.path} ({len(data.images):,} points, {size_mb:.1f} MB; open it in any browser, offline)")
+    return 0
