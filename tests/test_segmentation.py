@@ -284,7 +284,7 @@ def test_tiny_shapes_are_learned_to_high_iou(tmp_path: Path) -> None:
     cfg = TrainConfig(epochs=12, batch_size=8, progress=False, monitor="val/miou", monitor_mode="max")
     fit(task, DataModule(splits, 8), tmp_path / "run", cfg)
     best = load_task(tmp_path / "run" / "best.ckpt")
-    from aekit.cli.segmentation import evaluate_dataset
+    from aekit.tasks.segmentation import evaluate_dataset
 
     result = evaluate_dataset(best, splits.val)
     assert result["miou"] > 0.8, result

@@ -29,7 +29,7 @@ from aekit.data.base import DataError
 from aekit.data.images import list_images, parse_size, read_image, to_tensor
 from aekit.data.pfm import write_pfm
 from aekit.engine import set_threads
-from aekit.metrics import depth_scores, sr_scores
+from aekit.metrics import depth_scores, evaluate_sr_model
 from aekit.nn.resample import bicubic_up
 from aekit.report import markdown_table
 from aekit.report.image_to_image import depth_panel, save_rows, side_by_side, to_uint8_image
@@ -172,30 +172,6 @@ def _report(args: argparse.Namespace, title: str, rows: list[dict[str, Any]], su
     (out / "metrics.md").write_text(f"# {title}\n\n{table}\n")
     print(table)
     print(f"metrics: {out / 'metrics.json'}, {out / 'metrics.md'}")
-
-
-def evaluate_sr_model(model: torch.nn.Module, dataset: Any, scale: int) -> dict[str, Any]:
-    """Per-image and mean PSNR/SSIM (Y, shaved) of the model and of bicubic upsampling, one image at a time."""
-    rows: list[dict[str, Any]] = []
-    model.eval()
-    with torch.no_grad():
-        for i in range(len(dataset)):
-            item = dataset[i]
-            lr, hr = item["image"][None], item["target"][None]
-            m = sr_scores(model(lr), hr, scale)
-            b = sr_scores(bicubic_up(lr, scale), hr, scale)
-            name = Path(dataset.names[i]).name if hasattr(dataset, "names") else str(i)
-            rows.append(
-                {
-                    "image": name,
-                    "psnr": m["psnr"][0],
-                    "ssim": m["ssim"][0],
-                    "bicubic_psnr": b["psnr"][0],
-                    "bicubic_ssim": b["ssim"][0],
-                }
-            )
-    mean = {k: float(np.mean([r[k] for r in rows])) for k in ("psnr", "ssim", "bicubic_psnr", "bicubic_ssim")}
-    return {"scale": scale, "images": len(rows), "mean": mean, "per_image": rows}
 
 
 @evaluator("superres")

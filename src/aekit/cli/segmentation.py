@@ -25,7 +25,8 @@ from aekit.cli.common import (
 from aekit.data import DataModule, DataSplits, open_data
 from aekit.data.base import DataError
 from aekit.nn.upsample import UPSAMPLE_MODES
-from aekit.tasks.segmentation import SegmentationTask, per_class_iou, segmentation_metrics
+from aekit.report.segmentation import prediction_figure
+from aekit.tasks.segmentation import SegmentationTask, evaluate_dataset
 
 DATA_HELP = (
     "camvid[:ROOT] (train/trainannot, val/valannot), pairs:IMAGES,MASKS (same stems), isbi2012[:ROOT]; "
@@ -260,45 +261,6 @@ def evaluation_data(task: SegmentationTask, args: argparse.Namespace, split: str
     if norm is not None:
         ds.set_normalization(norm["mean"], norm["std"])
     return ds
-
-
-@torch.inference_mode()
-def evaluate_dataset(task: SegmentationTask, dataset, batch_size: int = 8) -> dict[str, Any]:
-    """global_acc, class_acc, miou and per-class IoU (named) of ``task`` on ``dataset``."""
-    hp = task.hparams
-    metrics = segmentation_metrics(hp.num_classes, hp.ignore_index)
-    per_class = per_class_iou(hp.num_classes, hp.ignore_index)
-    task.eval()
-    loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size)
-    present = torch.zeros(hp.num_classes, dtype=torch.bool)
-    for batch in loader:
-        pred = task.predict_labels(batch["image"])
-        metrics.update(pred, batch["mask"])
-        per_class.update(pred, batch["mask"])
-        m = batch["mask"]
-        valid = m[(m >= 0) & (m < hp.num_classes)]
-        present |= torch.bincount(valid.flatten(), minlength=hp.num_classes).bool()
-    out = {k: float(v) for k, v in metrics.compute().items()}
-    names = task.metadata.get("class_names") or [str(i) for i in range(hp.num_classes)]
-    ious = per_class.compute().tolist()
-    out["per_class_iou"] = {n: (float(v) if present[i] else None) for i, (n, v) in enumerate(zip(names, ious))}
-    out["images"] = len(dataset)
-    return out
-
-
-def prediction_figure(task: SegmentationTask, dataset, path: Path, n: int = 4) -> Path:
-    from aekit.report.segmentation import class_colours, class_names, comparison_figure, prediction_rows
-
-    k = task.hparams.num_classes
-    items = [dataset[i] for i in range(min(n, len(dataset)))]
-    x = torch.stack([it["image"] for it in items])
-    y = torch.stack([it["mask"] for it in items])
-    pred = task.predict_labels(x)
-    colours = class_colours(k, task.metadata)
-    rows = prediction_rows(x, y, [pred], colours, task.metadata.get("normalization"))
-    return comparison_figure(
-        rows, ["input", "ground truth", "prediction"], path, colours, class_names(k, task.metadata)
-    )
 
 
 def metrics_markdown(result: dict[str, Any], title: str) -> str:

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import torch
+from torch.utils.data import DataLoader, Dataset
 from torchmetrics import MetricCollection
 from torchmetrics.classification import MulticlassAccuracy, MulticlassJaccardIndex
 
@@ -86,3 +87,27 @@ class SegmentationTask(Task):
     def predict_labels(self, x: torch.Tensor) -> torch.Tensor:
         """(N, C, H, W) normalised images -> (N, H, W) int64 class indices."""
         return self.model(x).argmax(1)
+
+
+@torch.inference_mode()
+def evaluate_dataset(task: SegmentationTask, dataset: Dataset, batch_size: int = 8) -> dict[str, Any]:
+    """global_acc, class_acc, miou and per-class IoU (named) of ``task`` on ``dataset``."""
+    hp = task.hparams
+    metrics = segmentation_metrics(hp.num_classes, hp.ignore_index)
+    per_class = per_class_iou(hp.num_classes, hp.ignore_index)
+    task.eval()
+    loader = DataLoader(dataset, batch_size=batch_size)
+    present = torch.zeros(hp.num_classes, dtype=torch.bool)
+    for batch in loader:
+        pred = task.predict_labels(batch["image"])
+        metrics.update(pred, batch["mask"])
+        per_class.update(pred, batch["mask"])
+        m = batch["mask"]
+        valid = m[(m >= 0) & (m < hp.num_classes)]
+        present |= torch.bincount(valid.flatten(), minlength=hp.num_classes).bool()
+    out = {k: float(v) for k, v in metrics.compute().items()}
+    names = task.metadata.get("class_names") or [str(i) for i in range(hp.num_classes)]
+    ious = per_class.compute().tolist()
+    out["per_class_iou"] = {n: (float(v) if present[i] else None) for i, (n, v) in enumerate(zip(names, ious))}
+    out["images"] = len(dataset)
+    return out
