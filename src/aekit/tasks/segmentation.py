@@ -111,3 +111,32 @@ def evaluate_dataset(task: SegmentationTask, dataset: Dataset, batch_size: int =
     out["per_class_iou"] = {n: (float(v) if present[i] else None) for i, (n, v) in enumerate(zip(names, ious))}
     out["images"] = len(dataset)
     return out
+
+
+def task_for_data(
+    splits: Any, model: str, model_kwargs: dict[str, Any], class_weights: Sequence[float] | None = None, **kwargs: Any
+) -> SegmentationTask:
+    """A :class:`SegmentationTask` for opened data: classes, ignore index, names, colours and normalisation
+    from ``splits.info`` (so the saved checkpoint predicts and draws like the CLI's runs)."""
+    info = splits.info
+    k = int(info["num_classes"])
+    metadata = {
+        "data": info.get("source"),
+        "channels": info["channels"],
+        "num_classes": k,
+        "ignore_index": info.get("ignore_index"),
+        "class_names": info.get("class_names"),
+        "class_colours": info.get("class_colours"),
+        "normalization": info.get("normalization"),
+        "class_weights": None if class_weights is None else list(class_weights),
+    }
+    kw = {"in_channels": int(info["channels"]), "out_channels": k, **model_kwargs}
+    return SegmentationTask(
+        model=model,
+        model_kwargs=kw,
+        num_classes=k,
+        ignore_index=info.get("ignore_index"),
+        class_weights=class_weights,
+        metadata={key: v for key, v in metadata.items() if v is not None},
+        **kwargs,
+    )
