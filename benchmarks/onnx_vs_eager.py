@@ -6,7 +6,7 @@ also checks that its output matches PyTorch's).
 
     python benchmarks/onnx_vs_eager.py --size 256 --batch 1 --rounds 5 --iters 5
 
-``--smoke``: 64x64, one round of one pass (seconds), to check the script runs.
+``--smoke``: a narrow model at 64x64, one round of one pass (seconds), to check the script runs.
 Last line of output: JSON with ``eager_images_per_s``, ``onnx_images_per_s`` and ``onnx_over_eager``.
 """
 
@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> dict:
         args.size, args.rounds, args.iters = 64, 1, 1
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    model = aekit.create_model(args.model).eval()
+    model = aekit.create_model(args.model, **({"widths": [8, 16]} if args.smoke else {})).eval()
     x = torch.rand(args.batch, 3, args.size, args.size)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "model.onnx"

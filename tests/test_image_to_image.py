@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from conftest import SHARED_DATA, needs_shared_data
 from PIL import Image
 
 import aekit
@@ -29,9 +29,6 @@ def _one_thread() -> Iterator[None]:
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(n)
-
-
-SHARED = Path(os.environ.get("AEKIT_DATA", Path(__file__).resolve().parents[1] / "../shared/data"))
 
 
 def smooth_image(h: int, w: int, seed: int = 0, freq: float = 1.0) -> torch.Tensor:
@@ -273,9 +270,9 @@ def test_cli_depth_train_evaluate_predict(tmp_path: Path) -> None:
     assert read_pfm(out / "f0.pfm").shape == (24, 32)
 
 
-@pytest.mark.skipif(not (SHARED / "sr" / "Set5").is_dir(), reason="shared SR data (../shared/data/sr) absent")
+@needs_shared_data("sr", "Set5")
 def test_set5_bicubic_baseline_is_in_the_published_range() -> None:
-    splits = open_data(f"hr:{SHARED / 'sr' / 'Set5'}", scale=3)
+    splits = open_data(f"hr:{SHARED_DATA / 'sr' / 'Set5'}", scale=3)
     scores = [float(psnr(*sr_prepare(bicubic_up(it["image"][None], 3), it["target"][None], 3))) for it in splits.test]
     # published with MATLAB imresize: 30.39 dB; the torch a=-0.5 antialiased bicubic lands within 0.1 dB
     assert abs(float(np.mean(scores)) - 30.39) < 0.1

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import lightning.pytorch as L
@@ -11,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from conftest import SHARED_DATA, needs_shared_data
 from PIL import Image
 
 import aekit
@@ -24,8 +24,6 @@ from aekit.losses import SegmentationLoss, dice_loss, median_frequency_weights
 from aekit.models.encoders import EncoderOutput
 from aekit.nn.upsample import UPSAMPLE_MODES, UpSample
 from aekit.tasks import SegmentationTask, load_task
-
-SHARED = Path(os.environ.get("AEKIT_DATA", Path(__file__).resolve().parents[1] / "../shared/data"))
 
 # small widths with each preset's depth, so every architecture is exercised cheaply
 SMALL = {
@@ -264,9 +262,9 @@ def test_camvid_kind_on_a_fake_layout_and_isbi_kind(tmp_path: Path) -> None:
     assert set(np.unique(s.train.masks[0])) == {0, 1}
 
 
-@pytest.mark.skipif(not (SHARED / "camvid" / "train").is_dir(), reason="shared CamVid data not present")
+@needs_shared_data("camvid", "train")
 def test_shared_camvid_opens_with_segnet_protocol() -> None:
-    splits = open_data(f"camvid:{SHARED / 'camvid'}", augment=False)
+    splits = open_data(f"camvid:{SHARED_DATA / 'camvid'}", augment=False)
     assert len(splits.train) == 367 and len(splits.val) == 101
     assert splits.info["num_classes"] == 11 and splits.info["ignore_index"] == 11
     assert splits.info["file_class_weights"][0] == pytest.approx(0.2595)

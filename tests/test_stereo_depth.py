@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import SHARED_DATA, needs_shared_data
 from PIL import Image
 
 import aekit
@@ -17,8 +18,6 @@ from aekit.data.stereo import StereoAugment, find_stereo_pairs, flip_pair, load_
 from aekit.data.synthetic import SyntheticStereoDataset, render_stereo_pair, write_synthetic_stereo_folder
 from aekit.losses import StereoLoss, photometric_error, stereo_loss, warp_horizontal
 from aekit.metrics import BadPixelRate, EndPointError, depth_errors, disparity_errors, median_scale
-
-SHARED = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "stereo"
 
 
 def _pair(seed: int = 1, h: int = 64, w: int = 96) -> dict[str, torch.Tensor]:
@@ -354,9 +353,9 @@ def test_cli_train_evaluate_predict(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert main(["evaluate", str(run / "best.ckpt"), "--data", f"stereo:{tmp_path / 'nope'}"]) == 2
 
 
-@pytest.mark.skipif(not (SHARED / "middlebury2001_2003").is_dir(), reason="shared stereo data absent")
+@needs_shared_data("stereo", "middlebury2001_2003")
 def test_shared_middlebury_reads_with_gt_and_masks() -> None:
-    splits = open_data(f"stereo:{SHARED / 'middlebury2001_2003'}", test_fraction=1.0, val_fraction=0.0)
+    splits = open_data(f"stereo:{SHARED_DATA / 'stereo' / 'middlebury2001_2003'}", test_fraction=1.0, val_fraction=0.0)
     names = [p.name for p in splits.test.pairs]
     assert names == ["cones", "teddy", "tsukuba", "venus"]
     item = splits.test[names.index("tsukuba")]
