@@ -19,6 +19,7 @@ from aekit.cli.common import (
     command,
     evaluate_options,
     evaluator,
+    output_paths,
     predict_options,
     predictor,
     train_recipe,
@@ -237,17 +238,6 @@ def _predict_flags(p: argparse.ArgumentParser) -> None:
     add_option_once(p, "--compare", action="store_true", help="SR: also write bicubic | model pictures")
 
 
-def _output_paths(files: list[Path], root: Path, out: Path, suffix: str) -> list[Path]:
-    """Output file per input, named after it (sub-folders kept); refuse to overwrite any input."""
-    base = root if root.is_dir() else root.parent
-    outs = [out / f.relative_to(base).with_name(f.stem + suffix) for f in files]
-    inputs = {f.resolve() for f in files}
-    clash = [o for o in outs if o.resolve() in inputs]
-    if clash:
-        raise ValueError(f"writing {clash[0]} would overwrite an input image; choose another --output folder")
-    return outs
-
-
 def batches_by_size(files: list[Path], channels: int, batch_size: int) -> Iterator[tuple[list[int], torch.Tensor]]:
     """Indices and stacked images, batching only images of the same size (any mix of sizes works)."""
     groups: dict[tuple[int, int], list[tuple[int, torch.Tensor]]] = defaultdict(list)
@@ -265,7 +255,7 @@ def batches_by_size(files: list[Path], channels: int, batch_size: int) -> Iterat
 def _predict_loop(task: Any, args: argparse.Namespace, write: Any, suffix: str) -> list[Path]:
     set_threads()
     files = list_images(args.input)
-    outs = _output_paths(files, args.input, args.output, suffix)
+    outs = output_paths(files, args.input, args.output, suffix)
     channels = int(getattr(task.model, "in_channels", 3))
     task.eval()
     with torch.no_grad(), tqdm(total=len(files), unit="img", desc="predict") as bar:

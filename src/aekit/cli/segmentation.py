@@ -15,6 +15,7 @@ from aekit.cli.common import (
     add_option_once,
     evaluate_options,
     evaluator,
+    output_paths,
     predict_options,
     predictor,
     study,
@@ -303,21 +304,24 @@ def predict_segmentation(task: SegmentationTask, args: argparse.Namespace) -> in
 
     files = list_images(args.input)
     out = Path(args.output)
-    (out / "overlay").mkdir(parents=True, exist_ok=True)
+    label_paths = output_paths(files, args.input, out, ext=".png")
+    overlay_paths = output_paths(files, args.input, out / "overlay", ext=".png")
     k = task.hparams.num_classes
     colours = class_colours(k, task.metadata)
     norm = task.metadata.get("normalization")
     channels = task.model.in_channels
     task.eval()
-    for f in files:
+    for f, label_path, overlay_path in zip(files, label_paths, overlay_paths):
         arr = read_image(f, channels)
         x = to_tensor(arr)[None]
         if norm is not None:
             x = (x - torch.tensor(norm["mean"]).view(1, -1, 1, 1)) / torch.tensor(norm["std"]).view(1, -1, 1, 1)
         pred = task.predict_labels(x)[0].numpy().astype(np.uint8 if k <= 256 else np.int32)
-        Image.fromarray(pred).save(out / f"{f.stem}.png")
+        for path in (label_path, overlay_path):
+            path.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(pred).save(label_path)
         rgb = np.repeat(arr, 3, axis=-1) if arr.shape[-1] == 1 else arr[..., :3]
-        Image.fromarray(overlay(rgb, colourize(pred, colours), args.alpha)).save(out / "overlay" / f"{f.stem}.png")
+        Image.fromarray(overlay(rgb, colourize(pred, colours), args.alpha)).save(overlay_path)
     print(f"wrote {len(files)} label maps to {out} and overlays to {out / 'overlay'}")
     return len(files)
 
