@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +21,7 @@ from aekit.data.pfm import read_pfm, write_pfm
 from aekit.losses import masked_l1, silog_loss
 from aekit.metrics import depth_scores, psnr, rgb_to_y, sr_prepare, sr_scores, ssim
 from aekit.nn.resample import bicubic_down, bicubic_up, modcrop
+from aekit.tasks import load_task
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -75,7 +77,7 @@ def test_ssim_hand_computed_on_flat_images() -> None:
 
 
 def test_ssim_matches_reference_definition() -> None:
-    structural_similarity = pytest.importorskip("skimage.metrics").structural_similarity
+    from skimage.metrics import structural_similarity  # a test dependency (pyproject [test])
 
     a = torch.rand(1, 1, 24, 30, generator=torch.Generator().manual_seed(0)) * 255
     b = (a + 20 * torch.randn(1, 1, 24, 30, generator=torch.Generator().manual_seed(1))).clamp(0, 255)
@@ -240,6 +242,15 @@ def test_cli_sr_train_evaluate_predict(tmp_path: Path, capsys: pytest.CaptureFix
     assert main(["evaluate", str(run / "best.ckpt"), "--data", f"hr:{hr}", "--scale", "3"]) == 0
     out = capsys.readouterr().out
     assert "bicubic_psnr" in out and "mean" in out
+    # the reported means are this model's and bicubic's PSNR(Y) on the evaluated images, recomputed here
+    reported = json.loads((run / "metrics.json").read_text())["mean"]
+    model = aekit.load(run / "best.ckpt").eval()
+    items = list(open_data(f"hr:{hr}", scale=3).test)
+    with torch.no_grad():
+        ours = [float(psnr(*sr_prepare(model(it["image"][None]), it["target"][None], 3))) for it in items]
+    bic = [float(psnr(*sr_prepare(bicubic_up(it["image"][None], 3), it["target"][None], 3))) for it in items]
+    assert reported["psnr"] == pytest.approx(np.mean(ours), abs=1e-4)
+    assert reported["bicubic_psnr"] == pytest.approx(np.mean(bic), abs=1e-4)
     assert main(["evaluate", str(run / "best.ckpt"), "--data", f"hr:{hr}", "--scale", "2"]) == 2  # wrong scale
 
     small = tmp_path / "small"
@@ -263,7 +274,19 @@ def test_cli_depth_train_evaluate_predict(tmp_path: Path) -> None:
     args += ["--widths", "8,16", "--blocks", "1", "--epochs", "1", "--batch-size", "2", "--no-progress"]
     assert main([*args, "--out", str(run)]) == 0
     assert main(["evaluate", str(run / "best.ckpt"), "--data", f"depth:{images},{depths}"]) == 0
-    assert (run / "metrics.json").is_file() and (run / "depth_examples.png").is_file()
+    assert (run / "depth_examples.png").is_file()
+    # AbsRel of this model on the test images, recomputed pixel by pixel (valid depth only)
+    result = json.loads((run / "metrics.json").read_text())
+    task = load_task(run / "best.ckpt")
+    test = open_data(f"depth:{images},{depths}", depth_scale=1000, seed=0).test
+    abs_rel = []
+    with torch.no_grad():
+        for it in test:
+            pred, gt = task.model(it["image"][None])[0, 0].double(), it["target"][0].double()
+            valid = torch.isfinite(gt) & (gt > 0)
+            abs_rel.append(float(((pred[valid].clamp_min(1e-6) - gt[valid]).abs() / gt[valid]).mean()))
+    assert result["images"] == len(test)
+    assert result["mean"]["abs_rel"] == pytest.approx(np.mean(abs_rel), rel=1e-4)
     out = tmp_path / "pred"
     assert main(["predict", str(run / "best.ckpt"), "--input", str(images), "--output", str(out)]) == 0
     assert len(list(out.glob("*.pfm"))) == 6 and len(list(out.glob("*_depth.png"))) == 6

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +19,8 @@ from aekit.data.stereo import StereoAugment, find_stereo_pairs, flip_pair, load_
 from aekit.data.synthetic import SyntheticStereoDataset, render_stereo_pair, write_synthetic_stereo_folder
 from aekit.losses import StereoLoss, photometric_error, stereo_loss, warp_horizontal
 from aekit.metrics import BadPixelRate, EndPointError, depth_errors, disparity_errors, median_scale
+from aekit.tasks import load_task
+from aekit.tasks.stereo_depth import infer_disparity
 
 
 def _pair(seed: int = 1, h: int = 64, w: int = 96) -> dict[str, torch.Tensor]:
@@ -325,7 +328,18 @@ def test_cli_train_evaluate_predict(tmp_path: Path, capsys: pytest.CaptureFixtur
     )
     out = capsys.readouterr().out
     assert rc == 0 and "scene_004" in out and "median scaling: yes" in out
-    assert (tmp_path / "ev" / "metrics.json").is_file()
+    rows = json.loads((tmp_path / "ev" / "metrics.json").read_text())["rows"]
+    # scene_000 recomputed by hand: network at its training width, per-image median scaling, EPE on nonocc
+    pairs = open_data(f"stereo:{tmp_path / 'pairs'}", test_fraction=1.0, val_fraction=0.0).test
+    item = pairs[[p.name for p in pairs.pairs].index("scene_000")]
+    task = load_task(run / "best.ckpt")
+    pred = infer_disparity(task.model, item["left"], task.metadata.get("infer_width"))[0]
+    valid = (item["nonocc"] > 0) & (item["disparity"] > 0)
+    pred = pred * (item["disparity"][valid].median() / pred[valid].median())
+    epe = float((pred - item["disparity"])[valid].abs().mean())
+    by_scene = {r["scene"]: r for r in rows}
+    assert by_scene["scene_000"]["epe"] == pytest.approx(epe, rel=1e-4)
+    assert by_scene["mean (per scene)"]["epe"] == pytest.approx(np.mean([r["epe"] for r in rows[:-1]]))
     photos = tmp_path / "photos"
     photos.mkdir()
     Image.open(tmp_path / "pairs" / "scene_000" / "left.png").save(photos / "a.png")

@@ -197,15 +197,14 @@ def write_json(path: str | Path, data: Any) -> Path:
     return path
 
 
-def output_paths(files: list[Path], root: Path, out: Path, suffix: str = "", ext: str | None = None) -> list[Path]:
-    """One output file per input, at its path relative to ``root`` (so same-named files in different
-    sub-folders stay apart), named after it plus ``suffix`` (``ext``: a new extension); refuses to
-    overwrite any input."""
+def output_paths(files: list[Path], root: Path, out: Path, suffix: str = "", ext: str = "") -> list[Path]:
+    """One output path per input, at its path relative to ``root`` (so same-named files in different
+    sub-folders stay apart), named after its stem + ``suffix`` + ``ext``; refuses to overwrite any input."""
     base = root if root.is_dir() else root.parent
     outs = []
     for f in files:
         rel = f.relative_to(base)
-        outs.append(out / rel.with_name(rel.stem + suffix + (ext if ext is not None else rel.suffix)))
+        outs.append(out / rel.with_name(rel.stem + suffix + ext))
     inputs = {f.resolve() for f in files}
     clash = [o for o in outs if o.resolve() in inputs]
     if clash:
