@@ -67,7 +67,10 @@ def test_synthetic_data_kind_splits_are_disjoint_and_deterministic() -> None:
     b = open_data("synthetic-stereo:10", image_size="32,48", flip=False)
     assert len(a.train) == 8 and len(a.val) == 1 and len(a.test) == 1
     assert torch.equal(a.train[0]["left"], b.train[0]["left"])
-    assert not torch.equal(a.train[0]["left"], a.test[0]["left"])
+    # every pair of every split is a different scene: no rendered pair is in two splits
+    lefts = [d[i]["left"] for d in (a.train, a.val, a.test) for i in range(len(d))]
+    assert len(lefts) == 10
+    assert all(not torch.equal(lefts[i], lefts[j]) for i in range(10) for j in range(i + 1, 10))
     assert a.train[0]["left"].shape == (3, 32, 48) and a.info["calibration"]["focal"] == 48
 
 
