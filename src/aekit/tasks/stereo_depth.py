@@ -57,10 +57,6 @@ class StereoDepthTask(Task):
         self.val_metrics = metrics.clone(prefix="val/")
         self.test_metrics = metrics.clone(prefix="test/")
 
-    def predict_disparity(self, left: torch.Tensor) -> torch.Tensor:
-        """Left-view disparity in pixels of ``left`` (N, 1, H, W)."""
-        return self.model(left) * left.shape[-1]
-
     def step(self, batch: dict[str, torch.Tensor], stage: str) -> torch.Tensor:
         left, right = batch["left"], batch["right"]
         disparities = self.model.forward_multiscale(left)
