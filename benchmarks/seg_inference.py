@@ -62,6 +62,7 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--classes", type=int, default=11)
     p.add_argument("--no-compile", action="store_true")
+    p.add_argument("--no-bf16", action="store_true", help="skip the bf16 settings (CPUs without bf16 instructions)")
     p.add_argument("--smoke", action="store_true", help="U-Net, 64x64, batch 1, one repetition, no compile")
     a = p.parse_args(argv)
     if a.smoke:
@@ -78,7 +79,7 @@ def main(argv: list[str] | None = None) -> dict:
         x_cl = x.contiguous(memory_format=torch.channels_last)
 
         settings = {"eager": (model, x), "channels_last": (model_cl, x_cl)}
-        if not a.smoke:  # bf16 is slow on CPUs without bf16 instructions (AVX2): not in the seconds-long check
+        if not (a.smoke or a.no_bf16):  # bf16 is emulated (very slow) on CPUs without bf16 instructions (AVX2)
             settings |= {"bf16": (bf16(model), x), "bf16_channels_last": (bf16(model_cl), x_cl)}
         if not a.no_compile:
             try:
