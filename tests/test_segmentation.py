@@ -24,6 +24,7 @@ from aekit.losses import SegmentationLoss, dice_loss, median_frequency_weights
 from aekit.models.encoders import EncoderOutput
 from aekit.nn.upsample import UPSAMPLE_MODES, UpSample
 from aekit.tasks import SegmentationTask, load_task
+from aekit.tasks.segmentation import evaluate_dataset
 
 # small widths with each preset's depth, so every architecture is exercised cheaply
 SMALL = {
@@ -282,7 +283,6 @@ def test_tiny_shapes_are_learned_to_high_iou(tmp_path: Path) -> None:
     cfg = TrainConfig(epochs=12, batch_size=8, progress=False, monitor="val/miou", monitor_mode="max")
     fit(task, DataModule(splits, 8), tmp_path / "run", cfg)
     best = load_task(tmp_path / "run" / "best.ckpt")
-    from aekit.tasks.segmentation import evaluate_dataset
 
     result = evaluate_dataset(best, splits.val)
     assert result["miou"] > 0.8, result
@@ -358,6 +358,12 @@ def test_cli_train_evaluate_predict_and_study(tmp_path: Path, capsys: pytest.Cap
     rows = json.loads((out / "results.json").read_text())["rows"]
     assert [r["mode"] for r in rows] == ["nearest", "max_unpool"]
     assert {"params", "train_min", "infer_ms_per_image", "global_acc", "class_acc", "miou"} <= set(rows[0])
+    # each row's mIoU is that mode's best checkpoint on the val pairs, recomputed here
+    for row in rows:
+        best = load_task(out / row["mode"] / "best.ckpt")
+        ds = open_data(f"pairs:{imgs},{masks}", classes=3, augment=False, normalize=False).val
+        ds.set_normalization(best.metadata["normalization"]["mean"], best.metadata["normalization"]["std"])
+        assert row["miou"] == pytest.approx(evaluate_dataset(best, ds)["miou"], abs=1e-4)
     assert (out / "results.md").is_file() and (out / "predictions.png").is_file()
     assert (out / "nearest" / "best.ckpt").is_file()
 
