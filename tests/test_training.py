@@ -250,3 +250,12 @@ def test_resume_through_the_cli_gives_the_weights_of_an_uninterrupted_run(run_cl
     assert a["epoch"] == b["epoch"] == 2
     for k in a["state_dict"]:
         torch.testing.assert_close(a["state_dict"][k], b["state_dict"][k], rtol=1e-5, atol=1e-6, msg=k)
+
+
+def test_a_deterministic_run_leaves_the_process_as_it_found_it(npy_file, tmp_path):
+    assert not torch.are_deterministic_algorithms_enabled()
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        _run(tmp_path / "crashed", npy_file, interrupt_at=1)  # deterministic=True, ends by an exception
+    assert not torch.are_deterministic_algorithms_enabled()
+    _run(tmp_path / "finished", npy_file)
+    assert not torch.are_deterministic_algorithms_enabled()
