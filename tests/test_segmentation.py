@@ -315,6 +315,7 @@ def test_init_encoder_from_an_autoencoder_changes_exactly_the_encoder(tmp_path: 
 
 
 # -- CLI -----------------------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_cli_train_evaluate_predict_and_study(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     imgs, masks = make_shapes(tmp_path / "d", n=12)
     run = tmp_path / "runs" / "seg"

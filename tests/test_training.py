@@ -133,6 +133,7 @@ def test_checkpoints_are_plain_data_and_load_without_pickles(run_cli, npy_file, 
     torch.testing.assert_close(weights["head.weight"], task.model.head.weight)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "argv,message",
     [
@@ -156,6 +157,7 @@ def test_corrupt_checkpoint_is_refused(tmp_path, run_cli, capsys):
     assert "weights_only" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_help_lists_commands():
     out = subprocess.run([sys.executable, "-m", "aekit", "--help"], capture_output=True, text=True, check=True).stdout
     for cmd in ("train", "evaluate", "predict", "embed", "demo", "models"):
