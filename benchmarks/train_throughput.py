@@ -42,7 +42,16 @@ from aekit.registry import create_model
 from aekit.tasks import ReconstructionTask
 
 # the defaults of ``aekit train ae`` (model kwargs besides the data's shape, and the peak learning rate)
-RECIPE = {"latent_dim": 32, "widths": [32, 64, 128], "upsample": "transposed"}
+RECIPE = {
+    "latent_dim": 32,
+    "widths": [32, 64, 128],
+    "blocks_per_stage": 1,
+    "upsample": "transposed",
+    "downsample": "stride",
+    "norm": "batch",
+    "act": "relu",
+    "residual_blocks": 0,
+}
 RECIPE_LR = 3e-3
 
 # name -> (Lightning precision, channels_last)
