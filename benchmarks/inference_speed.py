@@ -14,6 +14,8 @@ mIoU (segmentation) differences state how far the default's outputs are from fp3
 
     AEKIT_THREADS=1 PYTHONPATH=src python benchmarks/inference_speed.py --images 4 --size 1024,768 --rounds 2
 
+``--smoke``: one 160x120 image, one round (seconds), to check the script runs.
+
 Last line: one JSON object.
 """
 
@@ -83,7 +85,10 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--rounds", type=int, default=2, help="alternating (auto, 32) rounds")
     p.add_argument("--tasks", default="sr,seg")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--smoke", action="store_true", help="one small image, one round (seconds): checks the script runs")
     a = p.parse_args(argv)
+    if a.smoke:
+        a.images, a.size, a.rounds = 1, "160,120", 1
     w, h = (int(v) for v in a.size.split(","))
     tasks = [t for t in a.tasks.split(",") if t]
     result: dict = {
@@ -101,12 +106,13 @@ def main(argv: list[str] | None = None) -> dict:
     with tempfile.TemporaryDirectory(prefix="aekit-infer-") as tmp:
         root = Path(tmp)
         big_images, big_masks = write_data(root / "big", a.images, h, w, a.seed)
-        small_images, small_masks = write_data(root / "small", 12, 96, 128, a.seed + 1000)
+        small_h, small_w = (48, 64) if a.smoke else (96, 128)
+        small_images, small_masks = write_data(root / "small", 12, small_h, small_w, a.seed + 1000)
         quick = ["--epochs", "1", "--batch-size", "4", "--no-progress", "--seed", str(a.seed)]
         for task in tasks:
             run = root / f"run_{task}"
             if task == "sr":
-                aekit("train", "sr", "--data", f"hr:{small_images}", "--scale", "3", "--patch-size", "48",
+                aekit("train", "sr", "--data", f"hr:{small_images}", "--scale", "3", "--patch-size", "24" if a.smoke else "48",
                       "--patches-per-image", "2", "--out", str(run), *quick)  # fmt: skip
                 data = f"hr:{big_images}"
                 extra = ["--scale", "3"]

@@ -6,6 +6,7 @@ also checks that its output matches PyTorch's).
 
     python benchmarks/onnx_vs_eager.py --size 256 --batch 1 --rounds 5 --iters 5
 
+``--smoke``: a narrow model at 64x64, one round of one pass (seconds), to check the script runs.
 Last line of output: JSON with ``eager_images_per_s``, ``onnx_images_per_s`` and ``onnx_over_eager``.
 """
 
@@ -32,7 +33,7 @@ def timed(fn, iters: int) -> float:
     return (time.perf_counter() - t) / iters
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> dict:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--model", default="unet")
     p.add_argument("--size", type=int, default=256)
@@ -40,10 +41,13 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=1, help="same for both; 1 is steadiest on a shared machine")
     p.add_argument("--rounds", type=int, default=5, help="alternating eager/ONNX rounds")
     p.add_argument("--iters", type=int, default=5, help="forward passes per round")
-    args = p.parse_args()
+    p.add_argument("--smoke", action="store_true", help="64x64, one round of one pass (seconds)")
+    args = p.parse_args(argv)
+    if args.smoke:
+        args.size, args.rounds, args.iters = 64, 1, 1
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    model = aekit.create_model(args.model).eval()
+    model = aekit.create_model(args.model, **({"widths": [8, 16]} if args.smoke else {})).eval()
     x = torch.rand(args.batch, 3, args.size, args.size)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "model.onnx"
@@ -77,9 +81,11 @@ def main() -> None:
         "max_abs_diff": check.max_abs_diff,
         "torch": torch.__version__,
         "onnxruntime": ort.__version__,
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
     }
     print(f"eager {e * 1000:.1f} ms/batch, onnxruntime {o * 1000:.1f} ms/batch (medians of {args.rounds} rounds)")
     print(json.dumps(result))
+    return result
 
 
 if __name__ == "__main__":

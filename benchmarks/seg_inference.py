@@ -12,6 +12,7 @@ Outputs of every setting are compared with eager (argmax agreement) so a fast bu
 
     python benchmarks/seg_inference.py --models unet,segnet_basic,segnet --batch 4
 
+``--smoke``: U-Net at 64x64, batch 1, one repetition, no compile (seconds), to check the script runs.
 The last line printed is JSON: ``{model: {setting: {images_per_s, ratio, agreement}}}``.
 """
 
@@ -19,15 +20,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
+import os
 import time
-from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-
-import aekit  # noqa: E402
+import aekit
 
 MODELS = {"unet": {"widths": [32, 64, 128, 256]}, "segnet_basic": {}, "segnet": {}, "fcn8s": {}}
 
@@ -55,7 +53,7 @@ def timed(fn, x: torch.Tensor, reps: int) -> tuple[float, torch.Tensor]:
     return times[len(times) // 2], out
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> dict:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--models", default="unet,segnet_basic,segnet")
     p.add_argument("--size", type=int, default=256)
@@ -64,7 +62,11 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--classes", type=int, default=11)
     p.add_argument("--no-compile", action="store_true")
-    a = p.parse_args()
+    p.add_argument("--no-bf16", action="store_true", help="skip the bf16 settings (CPUs without bf16 instructions)")
+    p.add_argument("--smoke", action="store_true", help="U-Net, 64x64, batch 1, one repetition, no compile")
+    a = p.parse_args(argv)
+    if a.smoke:
+        a.models, a.size, a.batch, a.reps, a.no_compile = "unet", 64, 1, 1, True
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
     x = torch.rand(a.batch, 3, a.size, a.size)
@@ -76,12 +78,9 @@ def main() -> None:
         model_cl = model_cl.to(memory_format=torch.channels_last)
         x_cl = x.contiguous(memory_format=torch.channels_last)
 
-        settings = {
-            "eager": (model, x),
-            "channels_last": (model_cl, x_cl),
-            "bf16": (bf16(model), x),
-            "bf16_channels_last": (bf16(model_cl), x_cl),
-        }
+        settings = {"eager": (model, x), "channels_last": (model_cl, x_cl)}
+        if not (a.smoke or a.no_bf16):  # bf16 is emulated (very slow) on CPUs without bf16 instructions (AVX2)
+            settings |= {"bf16": (bf16(model), x), "bf16_channels_last": (bf16(model_cl), x_cl)}
         if not a.no_compile:
             try:
                 compiled = torch.compile(model_cl)
@@ -104,8 +103,16 @@ def main() -> None:
             }
             print(name, setting, results[name][setting], flush=True)
         results[name]["params"] = sum(p.numel() for p in model.parameters())
-    results["setup"] = {"size": a.size, "batch": a.batch, "threads": a.threads, "torch": torch.__version__}
+    results["setup"] = {
+        "size": a.size,
+        "batch": a.batch,
+        "threads": a.threads,
+        "torch": torch.__version__,
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "load_average": [round(v, 2) for v in os.getloadavg()],
+    }
     print(json.dumps(results))
+    return results
 
 
 if __name__ == "__main__":

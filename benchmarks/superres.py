@@ -9,6 +9,7 @@ LR images come from torch's antialiased bicubic (see ``aekit.nn.resample``), not
     python benchmarks/superres.py --scales 2,3,4 --minutes 8
     python benchmarks/superres.py --train path/to/HR_train --test path/to/HR_test --scales 3
 
+``--smoke``: random HR images, scale 2, a few seconds of training (checks the script runs).
 Last line of output: JSON ``{scale: {model_psnr, model_ssim, bicubic_psnr, bicubic_ssim, train_minutes}}``.
 """
 
@@ -18,16 +19,19 @@ import argparse
 import json
 import math
 import os
+import tempfile
 import time
 from pathlib import Path
 
 import lightning.pytorch as L
+import numpy as np
 import torch
+from PIL import Image
 
 import aekit
-from aekit.cli.image_regression import evaluate_sr_model
 from aekit.data import DataModule, open_data
 from aekit.engine import TrainConfig, fit
+from aekit.metrics import evaluate_sr_model
 from aekit.tasks import SuperResolutionTask
 
 DATA = Path(os.environ.get("AEKIT_DATA", Path(__file__).resolve().parents[1] / ".." / "shared" / "data"))
@@ -107,7 +111,18 @@ def run_scale(args: argparse.Namespace, scale: int) -> dict[str, float]:
     return row
 
 
-def main() -> None:
+def smoke_folders() -> tuple[Path, Path]:
+    """Two folders of random 64x64 RGB images (train, test)."""
+    root = Path(tempfile.mkdtemp(prefix="aekit-smoke-sr-"))
+    rng = np.random.default_rng(0)
+    for name, n in (("train", 3), ("test", 2)):
+        (root / name).mkdir()
+        for k in range(n):
+            Image.fromarray(rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)).save(root / name / f"{k}.png")
+    return root / "train", root / "test"
+
+
+def main(argv: list[str] | None = None) -> dict:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--train", type=Path, default=DATA / "sr" / "T91", help="folder of HR training images")
     p.add_argument("--test", type=Path, default=DATA / "sr" / "Set5", help="folder of HR test images")
@@ -124,7 +139,12 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1, help="1 is fastest on a shared, oversubscribed machine")
     p.add_argument("--out", type=Path, default=Path("runs/bench_superres"))
-    args = p.parse_args()
+    p.add_argument("--smoke", action="store_true", help="random images, scale 2, seconds (checks the script runs)")
+    args = p.parse_args(argv)
+    if args.smoke:
+        args.train, args.test = smoke_folders()
+        args.scales, args.minutes, args.widths, args.patch_size, args.patches_per_image = "2", 0.05, [8, 16], 24, 2
+        args.out = Path(tempfile.mkdtemp(prefix="aekit-smoke-run-"))
     torch.set_num_threads(args.threads)
     for folder in (args.train, args.test):
         if not folder.is_dir():
@@ -140,6 +160,7 @@ def main() -> None:
         flush=True,
     )
     print(json.dumps(results))
+    return results
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Training throughput: aekit (task + engine + Lightning) against a hand-written PyTorch loop.
 
-Both train the ``autoencoder`` model built by the CLI recipe ``ae`` with its defaults (same kwargs,
-batch size, AdamW + one-cycle, data held in memory). Measurements are interleaved (plain, aekit,
+Both train the ``autoencoder`` model with the defaults of ``aekit train ae`` (``RECIPE`` below: same
+kwargs, batch size, AdamW + one-cycle, data held in memory). Measurements are interleaved (plain, aekit,
 plain, aekit, ... in every round) because the machine is shared; warm-up steps are excluded and each
 number is images/s over the timed steps only. The ratios are medians over rounds of the ratio within
 each round.
@@ -12,6 +12,7 @@ machine's fp32/bf16 matmul GFLOP/s, so achieved GFLOP/s can be read against a pe
     PYTHONPATH=src python benchmarks/train_throughput.py --rounds 5 --steps 30
     AEKIT_THREADS=1 PYTHONPATH=src python benchmarks/train_throughput.py   # a loaded 2-core box
 
+``--smoke``: random images, one round of a few steps (seconds), to check the script runs.
 Last line of output: one JSON object (``ratio_fp32`` = aekit/plain at fp32, ``ratio_default`` = aekit with
 no precision flags (``--precision auto``) / plain fp32, ``ratio_best`` = best aekit setting / plain fp32).
 """
@@ -27,17 +28,31 @@ import sys
 import tempfile
 import time
 import warnings
-from dataclasses import asdict, replace
 
 import lightning.pytorch as L
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
-from aekit.cli import common
-from aekit.cli.main import build_parser
+from aekit.data import DataModule, DataSplits, open_data
 from aekit.engine import TrainConfig, fit, resolved, set_threads
+from aekit.experiments.pca import stack_dataset
 from aekit.registry import create_model
+from aekit.tasks import ReconstructionTask
+
+# the defaults of ``aekit train ae`` (model kwargs besides the data's shape, and the peak learning rate)
+RECIPE = {
+    "latent_dim": 32,
+    "widths": [32, 64, 128],
+    "blocks_per_stage": 1,
+    "upsample": "transposed",
+    "downsample": "stride",
+    "norm": "batch",
+    "act": "relu",
+    "residual_blocks": 0,
+}
+RECIPE_LR = 3e-3
 
 # name -> (Lightning precision, channels_last); "default" is what `aekit train` does without flags
 SETTINGS = {
@@ -65,29 +80,31 @@ def images_per_second(times: list[float], warmup: int, batch_size: int) -> float
     return (len(timed) - 1) * batch_size / (timed[-1] - timed[0])
 
 
-def recipe_args(data: str, batch_size: int, seed: int, progress: bool) -> argparse.Namespace:
-    """The CLI's own parse of ``aekit train ae`` (so every default is the recipe's)."""
-    argv = ["train", "ae", "--data", data, "--batch-size", str(batch_size), "--seed", str(seed)]
-    if not progress:
-        argv.append("--no-progress")
-    return build_parser().parse_args(argv)
+def build(splits: DataSplits, batch_size: int, seed: int) -> tuple[ReconstructionTask, DataModule]:
+    """The task and data of ``aekit train ae --data DATA`` with the recipe's defaults."""
+    L.seed_everything(seed, verbose=False)
+    image = splits.train[0]["image"]
+    kwargs = {"in_channels": int(image.shape[0]), "image_size": list(image.shape[-2:]), **RECIPE}
+    task = ReconstructionTask(model="autoencoder", model_kwargs=kwargs, loss="l2", lr=RECIPE_LR)
+    return task, DataModule(splits, batch_size, 0, seed)
 
 
-def run_aekit(args: argparse.Namespace, setting: str, steps: int, warmup: int) -> float:
+def run_aekit(a: argparse.Namespace, splits: DataSplits, setting: str, steps: int, warmup: int) -> float:
     precision, channels_last = SETTINGS[setting]
-    L.seed_everything(args.seed, verbose=False)
-    task, datamodule = common.TRAIN_RECIPES["ae"].build(args)
-    cfg: TrainConfig = replace(
-        common.train_config(args),
+    task, datamodule = build(splits, a.batch_size, a.seed)
+    cfg = TrainConfig(
         epochs=1,
+        batch_size=a.batch_size,
+        seed=a.seed,
         precision=precision,
         channels_last=channels_last,
+        progress=not a.no_progress,
         limit_train_batches=warmup + steps + 1,
     )
     timer = StepTimer()
     with tempfile.TemporaryDirectory(prefix="aekit-bench-") as run_dir:
         fit(task, datamodule, run_dir, cfg, extra_callbacks=[timer])
-    return images_per_second(timer.times, warmup, args.batch_size)
+    return images_per_second(timer.times, warmup, a.batch_size)
 
 
 def run_plain(
@@ -166,7 +183,12 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--plain-bf16", action="store_true", help="also time the plain loop at bf16 + channels_last")
     p.add_argument("--no-progress", action="store_true", help="aekit without its progress bar (on in the CLI)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--smoke", action="store_true", help="one round of a few steps (seconds): checks the script runs")
     a = p.parse_args(argv)
+    if a.smoke:  # 400 random 28x28 images: no data set needed
+        path = os.path.join(tempfile.mkdtemp(prefix="aekit-smoke-"), "images.npy")
+        np.save(path, np.random.default_rng(0).integers(0, 256, (400, 28, 28), dtype=np.uint8))
+        a.data, a.rounds, a.steps, a.warmup, a.settings, a.no_progress = f"npy:{path}", 1, 3, 1, "fp32", True
     logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
     warnings.filterwarnings("ignore", module="lightning")
     set_threads()
@@ -175,12 +197,11 @@ def main(argv: list[str] | None = None) -> dict:
     if unknown:
         p.error(f"unknown setting(s) {unknown}; choose from {', '.join(SETTINGS)}")
 
-    args = recipe_args(a.data, a.batch_size, a.seed, not a.no_progress)
-    L.seed_everything(a.seed, verbose=False)
-    probe, datamodule = common.TRAIN_RECIPES["ae"].build(args)
+    splits = open_data(a.data)
+    probe, datamodule = build(splits, a.batch_size, a.seed)
     model_kwargs = dict(probe.hparams.model_kwargs)
     lr = float(probe.hparams.lr)
-    images = datamodule.splits.train.images
+    images = torch.from_numpy(stack_dataset(datamodule.splits.train).images)
     flops_per_step = model_flops(model_kwargs, a.batch_size)
     flops_per_image = flops_per_step / a.batch_size
 
@@ -190,13 +211,14 @@ def main(argv: list[str] | None = None) -> dict:
     load = [load_average()]
     t_start = time.perf_counter()
     for r in range(a.rounds):
-        peaks["fp32"].append(matmul_gflops(dtype=torch.float32))
-        peaks["bf16"].append(matmul_gflops(dtype=torch.bfloat16))
+        n, reps = (256, 2) if a.smoke else (1024, 8)
+        peaks["fp32"].append(matmul_gflops(n, torch.float32, reps))
+        peaks["bf16"].append(matmul_gflops(n, torch.bfloat16, reps))
         for setting in settings:
             rates["plain_fp32"].append(
                 run_plain(images, model_kwargs, lr, a.batch_size, a.steps, a.warmup, "fp32", a.seed)
             )
-            rates[f"aekit_{setting}"].append(run_aekit(args, setting, a.steps, a.warmup))
+            rates[f"aekit_{setting}"].append(run_aekit(a, splits, setting, a.steps, a.warmup))
         if a.plain_bf16:
             rates["plain_bf16_cl"].append(
                 run_plain(images, model_kwargs, lr, a.batch_size, a.steps, a.warmup, "bf16_cl", a.seed)
@@ -231,7 +253,7 @@ def main(argv: list[str] | None = None) -> dict:
         "ratio_by_setting": {s: round(v, 3) for s, v in ratios.items()},
         "ratio_fp32": round(ratios["fp32"], 3),
         "ratio_default": round(ratios["default"], 3) if "default" in ratios else None,
-        "default_resolves_to": asdict(resolved(TrainConfig()))["precision"]
+        "default_resolves_to": resolved(TrainConfig()).precision
         + (" + channels_last" if resolved(TrainConfig()).channels_last else ""),
         "ratio_best": round(ratios[best], 3),
         "best_setting": best,

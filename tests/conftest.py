@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -11,15 +12,19 @@ from PIL import Image
 
 from aekit.cli.main import main
 
-SHARED_DATA = Path(os.environ.get("AEKIT_DATA", Path(__file__).resolve().parents[1].parent / "shared" / "data"))
+# the real data sets: $AEKIT_DATA, else ../shared/data next to the repository (whatever the working directory)
+SHARED_DATA = Path(os.environ.get("AEKIT_DATA") or Path(__file__).resolve().parents[2] / "shared" / "data")
 
 
-def shared_data(*parts: str) -> Path:
-    """A path under the shared data folder, or skip the test with the reason."""
+def needs_shared_data(*parts: str) -> Callable:
+    """Mark a test ``shared_data`` and skip it, with the reason, when ``SHARED_DATA/parts`` is absent."""
     path = SHARED_DATA.joinpath(*parts)
-    if not path.exists():
-        pytest.skip(f"shared data {path} is absent (set AEKIT_DATA to the folder holding it)")
-    return path
+
+    def apply(fn: Callable) -> Callable:
+        reason = f"shared data {path} is absent (set AEKIT_DATA to the folder holding it)"
+        return pytest.mark.shared_data(pytest.mark.skipif(not path.exists(), reason=reason)(fn))
+
+    return apply
 
 
 def blobs(n: int, size: int = 16, channels: int = 1, seed: int = 0) -> np.ndarray:

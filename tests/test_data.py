@@ -47,6 +47,7 @@ def test_mnist_folder_uses_t10k_when_present_else_last_10000(tmp_path):
     assert len(arrays["train"][0]) == 10010 and len(arrays["test"][0]) == 7
 
 
+@pytest.mark.slow
 def test_mnist5k_is_split_deterministically():
     a, b = open_data("mnist5k", seed=0), open_data("mnist5k", seed=0)
     assert (len(a.train), len(a.val), len(a.test)) == (3600, 400, 1000)

@@ -27,6 +27,7 @@ def small_example(model: torch.nn.Module) -> torch.Tensor:
     return example_input(model, None if getattr(model, "image_size", None) else (21, 27))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", aekit.list_models())
 @pytest.mark.parametrize("fmt", ["onnx", "torch-export"])
 def test_every_registered_model_exports(name: str, fmt: str, tmp_path: Path) -> None:
@@ -39,6 +40,7 @@ def test_every_registered_model_exports(name: str, fmt: str, tmp_path: Path) -> 
     assert result.max_abs_diff <= 1e-4
 
 
+@pytest.mark.slow
 def test_max_unpool_exports_to_onnx(tmp_path: Path) -> None:
     model = aekit.create_model("unet", upsample="max_unpool", widths=[8, 16, 32], blocks_per_stage=1).eval()
     with torch.no_grad():  # make the check meaningful: random weights in the BN stats

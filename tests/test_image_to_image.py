@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import math
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from conftest import SHARED_DATA, needs_shared_data
 from PIL import Image
 
 import aekit
@@ -20,6 +21,7 @@ from aekit.data.pfm import read_pfm, write_pfm
 from aekit.losses import masked_l1, silog_loss
 from aekit.metrics import depth_scores, psnr, rgb_to_y, sr_prepare, sr_scores, ssim
 from aekit.nn.resample import bicubic_down, bicubic_up, modcrop
+from aekit.tasks import load_task
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -29,9 +31,6 @@ def _one_thread() -> Iterator[None]:
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(n)
-
-
-SHARED = Path(os.environ.get("AEKIT_DATA", Path(__file__).resolve().parents[1] / "../shared/data"))
 
 
 def smooth_image(h: int, w: int, seed: int = 0, freq: float = 1.0) -> torch.Tensor:
@@ -78,7 +77,7 @@ def test_ssim_hand_computed_on_flat_images() -> None:
 
 
 def test_ssim_matches_reference_definition() -> None:
-    structural_similarity = pytest.importorskip("skimage.metrics").structural_similarity
+    from skimage.metrics import structural_similarity  # a test dependency (pyproject [test])
 
     a = torch.rand(1, 1, 24, 30, generator=torch.Generator().manual_seed(0)) * 255
     b = (a + 20 * torch.randn(1, 1, 24, 30, generator=torch.Generator().manual_seed(1))).clamp(0, 255)
@@ -247,6 +246,16 @@ def test_cli_sr_train_evaluate_predict(tmp_path: Path, capsys: pytest.CaptureFix
     assert main(["evaluate", str(run / "best.ckpt"), "--data", f"hr:{hr}", "--scale", "3"]) == 0
     out = capsys.readouterr().out
     assert "bicubic_psnr" in out and "mean" in out
+    # the reported means are this model's and bicubic's PSNR(Y) on the evaluated images, recomputed here
+    (ev,) = (run / "evaluations").glob("*-test")  # <data set>-<split>
+    reported = json.loads((ev / "metrics.json").read_text())["mean"]
+    model = aekit.load(run / "best.ckpt").eval()
+    items = list(open_data(f"hr:{hr}", scale=3).test)
+    with torch.no_grad():
+        ours = [float(psnr(*sr_prepare(model(it["image"][None]), it["target"][None], 3))) for it in items]
+    bic = [float(psnr(*sr_prepare(bicubic_up(it["image"][None], 3), it["target"][None], 3))) for it in items]
+    assert reported["psnr"] == pytest.approx(np.mean(ours), abs=1e-4)
+    assert reported["bicubic_psnr"] == pytest.approx(np.mean(bic), abs=1e-4)
     assert main(["evaluate", str(run / "best.ckpt"), "--data", f"hr:{hr}", "--scale", "2"]) == 2  # wrong scale
 
     small = tmp_path / "small"
@@ -270,17 +279,30 @@ def test_cli_depth_train_evaluate_predict(tmp_path: Path) -> None:
     args += ["--widths", "8,16", "--blocks", "1", "--epochs", "1", "--batch-size", "2", "--no-progress"]
     assert main([*args, "--out", str(run)]) == 0
     assert main(["evaluate", str(run / "best.ckpt"), "--data", f"depth:{images},{depths}"]) == 0
-    ev = run / "evaluations" / "d_images-test"
-    assert (ev / "metrics.json").is_file() and (ev / "depth_examples.png").is_file()
+    ev = run / "evaluations" / "d_images-test"  # named by data set and split
+    assert (ev / "depth_examples.png").is_file()
+    # AbsRel of this model on the recorded test images, recomputed pixel by pixel (valid depth only)
+    result = json.loads((ev / "metrics.json").read_text())
+    task = load_task(run / "best.ckpt")
+    test = open_data(f"depth:{images},{depths}", depth_scale=1000, seed=0).test
+    assert len(test) == len(json.loads((run / "splits.json").read_text())["test"])
+    abs_rel = []
+    with torch.no_grad():
+        for it in test:
+            pred, gt = task.model(it["image"][None])[0, 0].double(), it["target"][0].double()
+            valid = torch.isfinite(gt) & (gt > 0)
+            abs_rel.append(float(((pred[valid].clamp_min(1e-6) - gt[valid]).abs() / gt[valid]).mean()))
+    assert result["images"] == len(test)
+    assert result["mean"]["abs_rel"] == pytest.approx(np.mean(abs_rel), rel=1e-4)
     out = tmp_path / "pred"
     assert main(["predict", str(run / "best.ckpt"), "--input", str(images), "--output", str(out)]) == 0
     assert len(list(out.glob("*.pfm"))) == 6 and len(list(out.glob("*_depth.png"))) == 6
     assert read_pfm(out / "f0.pfm").shape == (24, 32)
 
 
-@pytest.mark.skipif(not (SHARED / "sr" / "Set5").is_dir(), reason="shared SR data (../shared/data/sr) absent")
+@needs_shared_data("sr", "Set5")
 def test_set5_bicubic_baseline_is_in_the_published_range() -> None:
-    splits = open_data(f"hr:{SHARED / 'sr' / 'Set5'}", scale=3, val_fraction=0.0, test_fraction=1.0)
+    splits = open_data(f"hr:{SHARED_DATA / 'sr' / 'Set5'}", scale=3, val_fraction=0.0, test_fraction=1.0)
     scores = [float(psnr(*sr_prepare(bicubic_up(it["image"][None], 3), it["target"][None], 3))) for it in splits.test]
     # published with MATLAB imresize: 30.39 dB; the torch a=-0.5 antialiased bicubic lands within 0.1 dB
     assert abs(float(np.mean(scores)) - 30.39) < 0.1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 
@@ -9,17 +10,20 @@ import lightning.pytorch as L
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 import aekit
 from aekit.data import DataModule, DataSplits, open_data
 from aekit.data.augment import random_affine
 from aekit.data.base import DataError
 from aekit.data.images import ArrayDataset
-from aekit.data.sampling import RepeatDataset, dataset_labels, sample_per_class
+from aekit.data.sampling import RepeatDataset, dataset_labels, sample_per_class, select_confident
 from aekit.engine import TrainConfig, fit
 from aekit.experiments import label_efficiency as le
+from aekit.io import read_checkpoint
 from aekit.models.classifier import EncoderClassifier
 from aekit.tasks import ClassificationTask, ReconstructionTask, load_task
+from aekit.tasks.classification import predict_proba
 
 AE_KW = {"in_channels": 1, "image_size": 16, "latent_dim": 8, "widths": [8, 16], "blocks_per_stage": 1}
 
@@ -229,13 +233,37 @@ def test_finetune_cli_writes_a_run_and_metrics(ae_run: Path, toy_npz: Path, tmp_
     assert rc == 0
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["stages"][0]["stage"] == "full" and metrics["stages"][0]["n_labeled"] == 6
-    assert 0 <= metrics["stages"][0]["accuracy"] <= 1
     assert (out / "best.ckpt").is_file() and (out / "model.safetensors").is_file()
     model = aekit.load(out)
     assert isinstance(model, EncoderClassifier) and model.num_classes == 3
     # aekit evaluate knows classifiers
     rc = main(["evaluate", str(out / "best.ckpt"), "--data", f"npy:{toy_npz}", "--out", str(tmp_path / "ev")])
-    assert rc == 0 and "accuracy" in json.loads((tmp_path / "ev" / "metrics.json").read_text())
+    assert rc == 0
+    # both report this classifier's accuracy on the test split, recomputed here
+    probs, y = predict_proba(model, open_data(f"npy:{toy_npz}").test)
+    accuracy = float((probs.argmax(1) == y).mean())
+    assert metrics["stages"][0]["accuracy"] == pytest.approx(accuracy)
+    assert json.loads((tmp_path / "ev" / "metrics.json").read_text())["accuracy"] == pytest.approx(accuracy)
+    # aekit predict writes one row per image with this model's class and probability
+    images = tmp_path / "imgs" / "a"
+    (tmp_path / "imgs" / "b").mkdir(parents=True)
+    images.mkdir()
+    x, _ = toy_arrays(4, seed=5)
+    for i, img in enumerate(x):  # same file names in two sub-folders
+        Image.fromarray((img * 255).astype(np.uint8)).save(tmp_path / "imgs" / "ab"[i % 2] / f"{i // 2}.png")
+    assert (
+        main(["predict", str(out / "best.ckpt"), "--input", str(tmp_path / "imgs"), "--output", str(tmp_path / "p")])
+        == 0
+    )
+    with open(tmp_path / "p" / "predictions.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert sorted(r["file"] for r in rows) == ["a/0.png", "a/1.png", "b/0.png", "b/1.png"]
+    row = next(r for r in rows if r["file"] == "b/1.png")
+    with torch.no_grad():
+        p = model.eval()(
+            torch.from_numpy(np.asarray(Image.open(tmp_path / "imgs" / "b" / "1.png"), np.float32) / 255)[None, None]
+        ).softmax(-1)[0]
+    assert int(row["class"]) == int(p.argmax()) and float(row["probability"]) == pytest.approx(float(p.max()), abs=1e-5)
     # too many labels per class is a clear error, not a crash
     assert main(["finetune", str(ae_run), "--data", f"npy:{toy_npz}", "--labels-per-class", "500"]) == 2
 
@@ -313,7 +341,7 @@ def test_select_confident_is_balanced_skips_the_labeled_and_ranks_by_confidence(
 
 
 def test_self_training_labels_the_pool_and_retrains_from_the_same_start(
-    ae_run: Path, toy_npz: Path, tmp_path: Path
+    ae_run: Path, toy_npz: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     le.quiet_lightning()
     ae = aekit.load(ae_run)
@@ -324,6 +352,14 @@ def test_self_training_labels_the_pool_and_retrains_from_the_same_start(
     labeled = torch.utils.data.Subset(pool, idx.tolist())
     cfg = le.FinetuneConfig(mode="full", steps=20, epochs=1, batch_size=16, lr=1e-2, encoder_bn="train")
     [(_, teacher)] = le.finetune(labeled, tmp_path / "teacher", cfg, 3, ae, seed=0)
+    starts: list = []
+    real_finetune = le.finetune
+
+    def recording_finetune(train, run_dir, cfg, num_classes, pretrained, **kw):  # noqa: ANN001, ANN003, ANN202
+        starts.append(pretrained)
+        return real_finetune(train, run_dir, cfg, num_classes, pretrained, **kw)
+
+    monkeypatch.setattr(le, "finetune", recording_finetune)
     task, rounds = le.self_train(
         teacher.model, labeled, idx, pool, tmp_path / "st", cfg, 3, rounds=2, pseudo_fraction=0.1,
         pretrained=ae, seed=0, pool_labels=pool_y,
@@ -331,8 +367,46 @@ def test_self_training_labels_the_pool_and_retrains_from_the_same_start(
     assert [r["round"] for r in rounds] == [1, 2]
     per_class = [int(np.ceil(f * len(pool) / 3)) for f in (0.1, 0.2)]  # round r: r * 10 % of the pool
     assert rounds[0]["pseudo_labeled"] <= 3 * per_class[0] < rounds[1]["pseudo_labeled"] <= 3 * per_class[1]
-    assert all(0.0 <= r["pseudo_accuracy"] <= 1.0 for r in rounds)
+    # round 1's pseudo-label accuracy, recomputed from the teacher's own confident predictions
+    probs, _ = predict_proba(teacher.model, pool)
+    chosen, labels = select_confident(probs, per_class[0], exclude=idx)
+    assert rounds[0]["pseudo_labeled"] == len(chosen)
+    assert rounds[0]["pseudo_accuracy"] == pytest.approx(float((pool_y[chosen] == labels).mean()), abs=1e-4)
     assert (tmp_path / "st" / "round_2" / "best.ckpt").is_file()
     assert task.hparams.metadata["self_train_round"] == 2
-    # the student is a new network from the autoencoder, not the teacher fine-tuned further
-    assert not torch.equal(task.model.state_dict()["head.2.weight"], teacher.model.state_dict()["head.2.weight"])
+    # every student starts from the autoencoder (a new network), never from the teacher's weights
+    assert starts == [ae, ae]
+
+
+def test_changed_settings_notice_settings_that_no_longer_exist_and_older_protocols(
+    tmp_path: Path, toy_npz: Path
+) -> None:
+    default = {"a": 1, "nested": {"b": 2}}
+    assert le._changed_settings({"a": 1}, {"a": 1, "nested": {"b": 2}}, default) == []  # missing = default
+    assert le._changed_settings({"a": 1, "gone": 3}, {"a": 1}, default) == ["gone"]
+    assert le._changed_settings({"nested": {"b": 2, "old": 0}}, {"nested": {"b": 2}}, default) == ["nested.old"]
+    # a cells file written by an older protocol (no "protocol" entry) is not reused
+    out = tmp_path / "le"
+    out.mkdir()
+    cfg = small_experiment(out, toy_npz)
+    (out / le.CELLS_NAME).write_text(json.dumps({"config": cfg.fingerprint(), "cells": {}}))
+    with pytest.raises(ValueError, match="protocol 1 -> 2"):
+        le.run_label_efficiency(cfg, log=lambda s: None)
+
+
+def test_pretraining_keeps_its_final_weights_and_cells_carry_validation_accuracy(tmp_path: Path, toy_npz: Path) -> None:
+    out = tmp_path / "le"
+    cfg = small_experiment(out, toy_npz)
+    summary = le.run_label_efficiency(cfg, log=lambda s: None)
+    pre = out / "pretrain"
+    # no validation loop on pool images: best.ckpt holds the last epoch's weights
+    best, last = read_checkpoint(pre / "best.ckpt"), read_checkpoint(pre / "last.ckpt")
+    for k in last["state_dict"]:
+        torch.testing.assert_close(best["state_dict"][k], last["state_dict"][k])
+    assert "val/loss" not in (pre / "metrics.csv").read_text()
+    splits = open_data(f"npy:{toy_npz}")
+    cells = json.loads((out / le.CELLS_NAME).read_text())["cells"]
+    cell = cells[le.cell_key("pca_logreg", 1, 0)]
+    assert len(splits.val) > 0 and "val_accuracy" in cell
+    for by_k in summary.values():
+        assert all("val_mean" in v for v in by_k.values())

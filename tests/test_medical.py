@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import SHARED_DATA, needs_shared_data
 from PIL import Image
 
 from aekit.data import open_data
@@ -169,10 +170,9 @@ def test_16bit_png_keeps_full_precision(tmp_path: Path) -> None:
     np.testing.assert_allclose(values, [0.5, 0.5025, 0.505, 0.5075], atol=1e-6)  # 1 HU steps survive
 
 
+@needs_shared_data("ct_tcia", "labels.csv")
 def test_real_ct_tcia_contrast_labels() -> None:
-    root = Path(os.environ.get("AEKIT_DATA", "../shared/data")) / "ct_tcia"
-    if not (root / "labels.csv").is_file():
-        pytest.skip(f"shared CT data not found at {root} (set AEKIT_DATA)")
+    root = SHARED_DATA / "ct_tcia"
     splits = open_data(f"dicom:{root / 'dicom'}", labels=str(root / "labels.csv"), target="contrast", image_size=32)
     n = sum(len(d) for d in (splits.train, splits.val, splits.test))
     assert n == 80 and splits.info["num_classes"] == 2

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import lightning.pytorch as L
@@ -11,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from conftest import SHARED_DATA, needs_shared_data
 from PIL import Image
 
 import aekit
@@ -24,8 +24,7 @@ from aekit.losses import SegmentationLoss, dice_loss, median_frequency_weights
 from aekit.models.encoders import EncoderOutput
 from aekit.nn.upsample import UPSAMPLE_MODES, UpSample
 from aekit.tasks import SegmentationTask, load_task
-
-SHARED = Path(os.environ.get("AEKIT_DATA", Path(__file__).resolve().parents[1] / "../shared/data"))
+from aekit.tasks.segmentation import evaluate_dataset
 
 # small widths with each preset's depth, so every architecture is exercised cheaply
 SMALL = {
@@ -264,9 +263,9 @@ def test_camvid_kind_on_a_fake_layout_and_isbi_kind(tmp_path: Path) -> None:
     assert set(np.unique(s.train.masks[0])) == {0, 1}
 
 
-@pytest.mark.skipif(not (SHARED / "camvid" / "train").is_dir(), reason="shared CamVid data not present")
+@needs_shared_data("camvid", "train")
 def test_shared_camvid_opens_with_segnet_protocol() -> None:
-    splits = open_data(f"camvid:{SHARED / 'camvid'}", augment=False)
+    splits = open_data(f"camvid:{SHARED_DATA / 'camvid'}", augment=False)
     assert len(splits.train) == 367 and len(splits.val) == 101
     assert splits.info["num_classes"] == 11 and splits.info["ignore_index"] == 11
     assert splits.info["file_class_weights"][0] == pytest.approx(0.2595)
@@ -284,7 +283,6 @@ def test_tiny_shapes_are_learned_to_high_iou(tmp_path: Path) -> None:
     cfg = TrainConfig(epochs=12, batch_size=8, progress=False, monitor="val/miou", monitor_mode="max")
     fit(task, DataModule(splits, 8), tmp_path / "run", cfg)
     best = load_task(tmp_path / "run" / "best.ckpt")
-    from aekit.cli.segmentation import evaluate_dataset
 
     result = evaluate_dataset(best, splits.val)
     assert result["miou"] > 0.8, result
@@ -317,6 +315,7 @@ def test_init_encoder_from_an_autoencoder_changes_exactly_the_encoder(tmp_path: 
 
 
 # -- CLI -----------------------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_cli_train_evaluate_predict_and_study(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     imgs, masks = make_shapes(tmp_path / "d", n=12)
     run = tmp_path / "runs" / "seg"
@@ -329,8 +328,19 @@ def test_cli_train_evaluate_predict_and_study(tmp_path: Path, capsys: pytest.Cap
     assert main(["evaluate", str(run / "best.ckpt"), "--data", f"pairs:{imgs},{masks}", "--split", "val"]) == 0
     ev = run / "evaluations" / "d_images-val"  # named by data set and split
     metrics = json.loads((ev / "metrics.json").read_text())
-    assert {"global_acc", "class_acc", "miou", "per_class_iou"} <= set(metrics)
-    assert metrics["images"] == len(json.loads((run / "splits.json").read_text())["val"])
+    # the reported figures are this checkpoint's on the recorded val pairs, recomputed here pixel by pixel
+    task = load_task(run / "best.ckpt")
+    val = open_data(f"pairs:{imgs},{masks}", classes=3, augment=False, normalize=False).val
+    assert metrics["images"] == len(val) == len(json.loads((run / "splits.json").read_text())["val"])
+    norm = task.metadata["normalization"]
+    val.set_normalization(norm["mean"], norm["std"])
+    pred = torch.cat([task.predict_labels(val[i]["image"][None])[0].flatten() for i in range(len(val))])
+    true = torch.cat([val[i]["mask"].flatten() for i in range(len(val))])
+    inter = torch.stack([((pred == c) & (true == c)).sum() for c in range(3)]).double()
+    union = torch.stack([((pred == c) | (true == c)).sum() for c in range(3)]).double()
+    present = union > 0
+    assert metrics["global_acc"] == pytest.approx(float((pred == true).double().mean()), abs=1e-6)
+    assert metrics["miou"] == pytest.approx(float((inter / union)[present].mean()), abs=1e-6)
     assert (ev / "predictions_val.png").is_file()
     every = tmp_path / "every"
     assert main(["evaluate", str(run / "best.ckpt"), "--data", f"pairs:{imgs},{masks}", "--all-pairs",
@@ -351,6 +361,12 @@ def test_cli_train_evaluate_predict_and_study(tmp_path: Path, capsys: pytest.Cap
     rows = json.loads((out / "results.json").read_text())["rows"]
     assert [r["mode"] for r in rows] == ["nearest", "max_unpool"]
     assert {"params", "train_min", "infer_ms_per_image", "global_acc", "class_acc", "miou"} <= set(rows[0])
+    # each row's mIoU is that mode's best checkpoint on the val pairs, recomputed here
+    for row in rows:
+        best = load_task(out / row["mode"] / "best.ckpt")
+        ds = open_data(f"pairs:{imgs},{masks}", classes=3, augment=False, normalize=False).val
+        ds.set_normalization(best.metadata["normalization"]["mean"], best.metadata["normalization"]["std"])
+        assert row["miou"] == pytest.approx(100 * evaluate_dataset(best, ds)["miou"], abs=0.006)  # percent, 2 decimals
     assert (out / "results.md").is_file() and (out / "predictions.png").is_file()
     assert (out / "nearest" / "best.ckpt").is_file()
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from conftest import SHARED_DATA, needs_shared_data
 from PIL import Image
 
 import aekit
@@ -17,8 +19,8 @@ from aekit.data.stereo import StereoAugment, find_stereo_pairs, flip_pair, load_
 from aekit.data.synthetic import SyntheticStereoDataset, render_stereo_pair, write_synthetic_stereo_folder
 from aekit.losses import StereoLoss, photometric_error, stereo_loss, warp_horizontal
 from aekit.metrics import BadPixelRate, EndPointError, depth_errors, disparity_errors, median_scale
-
-SHARED = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "stereo"
+from aekit.tasks import load_task
+from aekit.tasks.stereo_depth import infer_disparity
 
 
 def _pair(seed: int = 1, h: int = 64, w: int = 96) -> dict[str, torch.Tensor]:
@@ -65,7 +67,10 @@ def test_synthetic_data_kind_splits_are_disjoint_and_deterministic() -> None:
     b = open_data("synthetic-stereo:10", image_size="32,48", flip=False)
     assert len(a.train) == 8 and len(a.val) == 1 and len(a.test) == 1
     assert torch.equal(a.train[0]["left"], b.train[0]["left"])
-    assert not torch.equal(a.train[0]["left"], a.test[0]["left"])
+    # every pair of every split is a different scene: no rendered pair is in two splits
+    lefts = [d[i]["left"] for d in (a.train, a.val, a.test) for i in range(len(d))]
+    assert len(lefts) == 10
+    assert all(not torch.equal(lefts[i], lefts[j]) for i in range(10) for j in range(i + 1, 10))
     assert a.train[0]["left"].shape == (3, 32, 48) and a.info["calibration"]["focal"] == 48
 
 
@@ -328,7 +333,18 @@ def test_cli_train_evaluate_predict(tmp_path: Path, capsys: pytest.CaptureFixtur
     )
     out = capsys.readouterr().out
     assert rc == 0 and "scene_004" in out and "median scaling: yes" in out
-    assert (tmp_path / "ev" / "metrics.json").is_file()
+    rows = json.loads((tmp_path / "ev" / "metrics.json").read_text())["rows"]
+    # scene_000 recomputed by hand: network at its training width, per-image median scaling, EPE on nonocc
+    pairs = open_data(f"stereo:{tmp_path / 'pairs'}", test_fraction=1.0, val_fraction=0.0).test
+    item = pairs[[p.name for p in pairs.pairs].index("scene_000")]
+    task = load_task(run / "best.ckpt")
+    pred = infer_disparity(task.model, item["left"], task.metadata.get("infer_width"))[0]
+    valid = (item["nonocc"] > 0) & (item["disparity"] > 0)
+    pred = pred * (item["disparity"][valid].median() / pred[valid].median())
+    epe = float((pred - item["disparity"])[valid].abs().mean())
+    by_scene = {r["scene"]: r for r in rows}
+    assert by_scene["scene_000"]["epe"] == pytest.approx(epe, rel=1e-4)
+    assert by_scene["mean (per scene)"]["epe"] == pytest.approx(np.mean([r["epe"] for r in rows[:-1]]))
     photos = tmp_path / "photos"
     photos.mkdir()
     Image.open(tmp_path / "pairs" / "scene_000" / "left.png").save(photos / "a.png")
@@ -356,9 +372,9 @@ def test_cli_train_evaluate_predict(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert main(["evaluate", str(run / "best.ckpt"), "--data", f"stereo:{tmp_path / 'nope'}"]) == 2
 
 
-@pytest.mark.skipif(not (SHARED / "middlebury2001_2003").is_dir(), reason="shared stereo data absent")
+@needs_shared_data("stereo", "middlebury2001_2003")
 def test_shared_middlebury_reads_with_gt_and_masks() -> None:
-    splits = open_data(f"stereo:{SHARED / 'middlebury2001_2003'}", test_fraction=1.0, val_fraction=0.0)
+    splits = open_data(f"stereo:{SHARED_DATA / 'stereo' / 'middlebury2001_2003'}", test_fraction=1.0, val_fraction=0.0)
     names = [p.name for p in splits.test.pairs]
     assert names == ["cones", "teddy", "tsukuba", "venus"]
     item = splits.test[names.index("tsukuba")]

@@ -303,11 +303,17 @@ def fit(
     cfg = resolved(cfg)
     if cfg.channels_last:
         task = task.to(memory_format=torch.channels_last)
-    trainer = make_trainer(run_dir, cfg, extra_callbacks)
-    if trainer.is_global_zero:
-        write_config(run_dir, {**(config or {}), "train": asdict(cfg)})
-        record_decisions(run_dir, getattr(datamodule, "splits", None), cfg)
-    trainer.fit(task, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True if ckpt_path else None)
+    # Trainer(deterministic=...) switches torch's deterministic mode for the whole process: restore it after
+    # the run (finished or not), or later work in the process (max-unpooling has no deterministic kernel) fails
+    determinism = torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled()
+    try:
+        trainer = make_trainer(run_dir, cfg, extra_callbacks)
+        if trainer.is_global_zero:
+            write_config(run_dir, {**(config or {}), "train": asdict(cfg)})
+            record_decisions(run_dir, getattr(datamodule, "splits", None), cfg)
+        trainer.fit(task, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True if ckpt_path else None)
+    finally:
+        torch.use_deterministic_algorithms(determinism[0], warn_only=determinism[1])
     best = run_dir / "best.ckpt"
     last = run_dir / "last.ckpt"
     if trainer.is_global_zero:

@@ -234,3 +234,18 @@ def write_json(path: str | Path, data: Any) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, indent=2, default=float) + "\n")
     return path
+
+
+def output_paths(files: list[Path], root: Path, out: Path, suffix: str = "", ext: str = "") -> list[Path]:
+    """One output path per input, at its path relative to ``root`` (so same-named files in different
+    sub-folders stay apart), named after its stem + ``suffix`` + ``ext``; refuses to overwrite any input."""
+    base = root if root.is_dir() else root.parent
+    outs = []
+    for f in files:
+        rel = f.relative_to(base)
+        outs.append(out / rel.with_name(rel.stem + suffix + ext))
+    inputs = {f.resolve() for f in files}
+    clash = [o for o in outs if o.resolve() in inputs]
+    if clash:
+        raise ValueError(f"writing {clash[0]} would overwrite an input image; choose another --output folder")
+    return outs

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from aekit.cli.common import add_option_once, command, evaluate_options, evaluator, write_json
+from aekit.cli.common import add_option_once, command, evaluate_options, evaluator, predictor, write_json
 from aekit.cli.reconstruction import int_list
 from aekit.report import markdown_table
 
@@ -305,3 +305,39 @@ def evaluate_classifier(task: Any, args: argparse.Namespace) -> dict[str, Any]:
     (Path(args.out) / "metrics.md").write_text(table + "\n")
     print(table)
     return scores
+
+
+# -- aekit predict for classifiers ---------------------------------------------------------------------
+
+
+@predictor("classification")
+def predict_classifier(task: Any, args: argparse.Namespace) -> Path:
+    """``predictions.csv`` in OUTPUT: every input image (path relative to INPUT), its predicted class, that
+    class's name and probability."""
+    import csv
+
+    import torch
+
+    from aekit.data.images import list_images, read_image, to_tensor
+
+    model = task.model.eval()
+    files = list_images(args.input)
+    base = args.input if args.input.is_dir() else args.input.parent
+    names = task.metadata.get("class_names") or []
+    size = tuple(model.image_size)
+    args.output.mkdir(parents=True, exist_ok=True)
+    path = args.output / "predictions.csv"
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["file", "class", "name", "probability"])
+        for start in range(0, len(files), args.batch_size):
+            chunk = files[start : start + args.batch_size]
+            x = torch.stack([to_tensor(read_image(p, model.in_channels, size)) for p in chunk])
+            with torch.no_grad():
+                probs = model(x).float().softmax(-1)
+            conf, cls = probs.max(-1)
+            for p, c, q in zip(chunk, cls.tolist(), conf.tolist()):
+                name = names[c] if c < len(names) else str(c)
+                writer.writerow([p.relative_to(base).as_posix(), c, name, f"{q:.6f}"])
+    print(f"{len(files)} predictions written to {path}")
+    return path

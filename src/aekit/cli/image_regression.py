@@ -19,6 +19,7 @@ from aekit.cli.common import (
     command,
     evaluate_options,
     evaluator,
+    output_paths,
     predict_options,
     predictor,
     split_options,
@@ -31,7 +32,7 @@ from aekit.data.images import list_images, parse_size, read_image, to_tensor
 from aekit.data.module import pad_collate
 from aekit.data.pfm import write_pfm
 from aekit.engine import set_threads
-from aekit.metrics import depth_scores, sr_scores
+from aekit.metrics import depth_scores, evaluate_sr_model
 from aekit.nn.resample import bicubic_up
 from aekit.report import markdown_table
 from aekit.report.image_to_image import depth_panel, save_rows, side_by_side, to_uint8_image
@@ -181,30 +182,6 @@ def _report(args: argparse.Namespace, title: str, rows: list[dict[str, Any]], su
     print(f"metrics: {out / 'metrics.json'}, {out / 'metrics.md'}")
 
 
-def evaluate_sr_model(model: torch.nn.Module, dataset: Any, scale: int) -> dict[str, Any]:
-    """Per-image and mean PSNR/SSIM (Y, shaved) of the model and of bicubic upsampling, one image at a time."""
-    rows: list[dict[str, Any]] = []
-    model.eval()
-    with torch.no_grad():
-        for i in range(len(dataset)):
-            item = dataset[i]
-            lr, hr = item["image"][None], item["target"][None]
-            m = sr_scores(model(lr), hr, scale)
-            b = sr_scores(bicubic_up(lr, scale), hr, scale)
-            name = Path(dataset.names[i]).name if hasattr(dataset, "names") else str(i)
-            rows.append(
-                {
-                    "image": name,
-                    "psnr": m["psnr"][0],
-                    "ssim": m["ssim"][0],
-                    "bicubic_psnr": b["psnr"][0],
-                    "bicubic_ssim": b["ssim"][0],
-                }
-            )
-    mean = {k: float(np.mean([r[k] for r in rows])) for k in ("psnr", "ssim", "bicubic_psnr", "bicubic_ssim")}
-    return {"scale": scale, "images": len(rows), "mean": mean, "per_image": rows}
-
-
 @evaluator("superres")
 def evaluate_sr(task: SuperResolutionTask, args: argparse.Namespace) -> dict[str, Any]:
     set_threads()
@@ -267,17 +244,6 @@ def _predict_flags(p: argparse.ArgumentParser) -> None:
     add_option_once(p, "--compare", action="store_true", help="SR: also write bicubic | model pictures")
 
 
-def _output_paths(files: list[Path], root: Path, out: Path, suffix: str) -> list[Path]:
-    """Output file per input, named after it (sub-folders kept); refuse to overwrite any input."""
-    base = root if root.is_dir() else root.parent
-    outs = [out / f.relative_to(base).with_name(f.stem + suffix) for f in files]
-    inputs = {f.resolve() for f in files}
-    clash = [o for o in outs if o.resolve() in inputs]
-    if clash:
-        raise ValueError(f"writing {clash[0]} would overwrite an input image; choose another --output folder")
-    return outs
-
-
 def batches_by_size(files: list[Path], channels: int, batch_size: int) -> Iterator[tuple[list[int], torch.Tensor]]:
     """Indices and stacked images, batching only images of the same size (any mix of sizes works)."""
     groups: dict[tuple[int, int], list[tuple[int, torch.Tensor]]] = defaultdict(list)
@@ -295,7 +261,7 @@ def batches_by_size(files: list[Path], channels: int, batch_size: int) -> Iterat
 def _predict_loop(task: Any, args: argparse.Namespace, write: Any, suffix: str) -> list[Path]:
     set_threads()
     files = list_images(args.input)
-    outs = _output_paths(files, args.input, args.output, suffix)
+    outs = output_paths(files, args.input, args.output, suffix)
     channels = int(getattr(task.model, "in_channels", 3))
     task.eval()
     with torch.no_grad(), tqdm(total=len(files), unit="img", desc="predict") as bar:

@@ -16,6 +16,7 @@ from aekit.cli.common import (
     command,
     evaluate_options,
     evaluator,
+    output_paths,
     predict_options,
     predictor,
     split_options,
@@ -247,16 +248,17 @@ def predict_reconstruction(task: ReconstructionTask, args: argparse.Namespace) -
     """Write the reconstruction of every input image as a PNG named after it."""
     model = task.model.eval()
     files = list_images(args.input)
+    outs = output_paths(files, args.input, args.output, args.suffix, ".png")
     mode = MODES[model.in_channels]
-    args.output.mkdir(parents=True, exist_ok=True)
     size = tuple(model.image_size)
     for start in tqdm(range(0, len(files), args.batch_size), desc="reconstruct", unit="batch"):
         chunk = files[start : start + args.batch_size]
+        chunk_out = outs[start : start + args.batch_size]
         x = torch.stack([to_tensor(read_image(f, model.in_channels, size)) for f in chunk])
         with torch.no_grad():
             y = model(x).clamp(0, 1).mul(255).round().byte().permute(0, 2, 3, 1).numpy()
-        for f, img in zip(chunk, y):
-            out = args.output / f"{f.stem}{args.suffix}.png"
+        for out, img in zip(chunk_out, y):
+            out.parent.mkdir(parents=True, exist_ok=True)
             Image.fromarray(img[..., 0] if img.shape[-1] == 1 else img, mode=None if mode != "L" else "L").save(out)
     print(f"{len(files)} reconstructions written to {args.output}")
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import time
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,7 @@ from aekit.cli.common import (
     add_option_once,
     evaluate_options,
     evaluator,
+    output_paths,
     predict_options,
     predictor,
     split_options,
@@ -26,9 +26,9 @@ from aekit.cli.common import (
 )
 from aekit.data import DataModule, DataSplits, open_data
 from aekit.data.base import DataError
-from aekit.data.module import pad_collate
 from aekit.nn.upsample import UPSAMPLE_MODES
-from aekit.tasks.segmentation import SegmentationTask, per_class_iou, segmentation_metrics
+from aekit.report.segmentation import prediction_figure
+from aekit.tasks.segmentation import SegmentationTask, evaluate_dataset
 
 DATA_HELP = (
     "camvid[:ROOT] (train/trainannot, val/valannot), pairs:IMAGES,MASKS (same stems), isbi2012[:ROOT]; "
@@ -264,52 +264,6 @@ def evaluation_data(task: SegmentationTask, args: argparse.Namespace, split: str
     return ds
 
 
-@torch.inference_mode()
-def evaluate_dataset(task: SegmentationTask, dataset, batch_size: int = 8) -> dict[str, Any]:
-    """global_acc, class_acc, miou and per-class IoU (named) of ``task`` on ``dataset``."""
-    hp = task.hparams
-    metrics = segmentation_metrics(hp.num_classes, hp.ignore_index)
-    per_class = per_class_iou(hp.num_classes, hp.ignore_index)
-    task.eval()
-    fill = hp.ignore_index if hp.ignore_index is not None else getattr(dataset, "ignore_index", None)
-    loader = torch.utils.data.DataLoader(
-        dataset, batch_size=batch_size, collate_fn=partial(pad_collate, fills={"mask": fill})
-    )
-    present = torch.zeros(hp.num_classes, dtype=torch.bool)
-    for batch in loader:
-        pred = task.predict_labels(batch["image"])
-        metrics.update(pred, batch["mask"])
-        per_class.update(pred, batch["mask"])
-        m = batch["mask"]
-        valid = m[(m >= 0) & (m < hp.num_classes)]
-        present |= torch.bincount(valid.flatten(), minlength=hp.num_classes).bool()
-    out = {k: float(v) for k, v in metrics.compute().items()}
-    names = task.metadata.get("class_names") or [str(i) for i in range(hp.num_classes)]
-    ious = per_class.compute().tolist()
-    out["per_class_iou"] = {n: (float(v) if present[i] else None) for i, (n, v) in enumerate(zip(names, ious))}
-    out["images"] = len(dataset)
-    return out
-
-
-def prediction_figure(task: SegmentationTask, dataset, path: Path, n: int = 4) -> Path:
-    from aekit.report.segmentation import class_colours, class_names, comparison_figure, prediction_rows
-
-    k = task.hparams.num_classes
-    items = [dataset[i] for i in range(min(n, len(dataset)))]
-    size = items[0]["image"].shape[-2:]  # a figure of equal panels: images of the first one's size (else cropped)
-    h = min(it["image"].shape[-2] for it in items)
-    w = min(it["image"].shape[-1] for it in items)
-    size = (min(size[0], h), min(size[1], w))
-    x = torch.stack([it["image"][..., : size[0], : size[1]] for it in items])
-    y = torch.stack([it["mask"][: size[0], : size[1]] for it in items])
-    pred = task.predict_labels(x)
-    colours = class_colours(k, task.metadata)
-    rows = prediction_rows(x, y, [pred], colours, task.metadata.get("normalization"))
-    return comparison_figure(
-        rows, ["input", "ground truth", "prediction"], path, colours, class_names(k, task.metadata)
-    )
-
-
 def metrics_markdown(result: dict[str, Any], title: str) -> str:
     lines = [f"# {title}", "", "| metric | value |", "|---|---|"]
     for key in ("global_acc", "class_acc", "miou"):
@@ -350,21 +304,24 @@ def predict_segmentation(task: SegmentationTask, args: argparse.Namespace) -> in
 
     files = list_images(args.input)
     out = Path(args.output)
-    (out / "overlay").mkdir(parents=True, exist_ok=True)
+    label_paths = output_paths(files, args.input, out, ext=".png")
+    overlay_paths = output_paths(files, args.input, out / "overlay", ext=".png")
     k = task.hparams.num_classes
     colours = class_colours(k, task.metadata)
     norm = task.metadata.get("normalization")
     channels = task.model.in_channels
     task.eval()
-    for f in files:
+    for f, label_path, overlay_path in zip(files, label_paths, overlay_paths):
         arr = read_image(f, channels)
         x = to_tensor(arr)[None]
         if norm is not None:
             x = (x - torch.tensor(norm["mean"]).view(1, -1, 1, 1)) / torch.tensor(norm["std"]).view(1, -1, 1, 1)
         pred = task.predict_labels(x)[0].numpy().astype(np.uint8 if k <= 256 else np.int32)
-        Image.fromarray(pred).save(out / f"{f.stem}.png")
+        for path in (label_path, overlay_path):
+            path.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(pred).save(label_path)
         rgb = np.repeat(arr, 3, axis=-1) if arr.shape[-1] == 1 else arr[..., :3]
-        Image.fromarray(overlay(rgb, colourize(pred, colours), args.alpha)).save(out / "overlay" / f"{f.stem}.png")
+        Image.fromarray(overlay(rgb, colourize(pred, colours), args.alpha)).save(overlay_path)
     print(f"wrote {len(files)} label maps to {out} and overlays to {out / 'overlay'}")
     return len(files)
 

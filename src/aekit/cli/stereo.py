@@ -14,7 +14,6 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from PIL import Image
 
 from aekit.cli.common import (
@@ -35,32 +34,9 @@ from aekit.data.stereo import Calibration
 from aekit.losses import STEREO_LOSS_PRESETS
 from aekit.metrics import depth_errors, disparity_errors, median_scale
 from aekit.report import markdown_table
-from aekit.tasks.stereo_depth import StereoDepthTask
+from aekit.tasks.stereo_depth import StereoDepthTask, infer_disparity
 
 # -- inference shared by evaluate, predict and the benchmark ---------------------------------------------
-
-
-@torch.no_grad()
-def infer_disparity(
-    model: torch.nn.Module, left: torch.Tensor, infer_width: int | None = None, width_scale: float = 1.0
-) -> torch.Tensor:
-    """Disparity in PIXELS of ``left`` (3, H, W) or (N, 3, H, W), as (N, 1, H, W).
-
-    The image is resized to ``infer_width`` (keeping its aspect ratio; the width the network was trained at)
-    before the network sees it; the fraction-of-width prediction is resized back and multiplied by ``W``.
-    ``width_scale`` = crop width / image width of training with ``--crop``: the network learned fractions of
-    the crop's width, so they are converted to fractions of the full image's width.
-    """
-    x = left[None] if left.ndim == 3 else left
-    h, w = x.shape[-2:]
-    if infer_width and infer_width != w:
-        size = (max(1, round(h * infer_width / w)), int(infer_width))
-        x = F.interpolate(x, size=size, mode="bilinear", align_corners=False, antialias=True)
-    model.eval()
-    frac = model(x.to(next(model.parameters()).device)).float().cpu()
-    if frac.shape[-2:] != (h, w):
-        frac = F.interpolate(frac, size=(h, w), mode="bilinear", align_corners=False)
-    return frac * (w * width_scale)
 
 
 def colorize(values: np.ndarray, cmap: str = "magma", vmax: float | None = None) -> np.ndarray:

@@ -27,7 +27,6 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from PIL import Image
 from torch.utils.data import Dataset
 
@@ -391,15 +390,6 @@ class AugmentedStereo(Dataset):
 
     def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
         return self.augment(self.base[i])
-
-
-def resize_disparity(disp: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    """Bilinear resize of a (N, 1, H, W) pixel disparity, values scaled by the width factor."""
-    factor = size[1] / disp.shape[-1]
-    return F.interpolate(disp, size=size, mode="bilinear", align_corners=False) * factor
-
-
-# -- the data kind ---------------------------------------------------------------------------------------
 
 
 @register_data("stereo")

@@ -67,6 +67,9 @@ METHODS = ("ae_finetune", "ae_probe", "scratch", "pca_logreg", "knn_z", "ae_aux"
 DEFAULT_METHODS = METHODS[:5]  # the semi-supervised ones (several times the cost) and scratch_noaug on request
 FINETUNE_MODES = ("probe", "full", "probe+full")
 CELLS_NAME = "cells.json"
+# version of how cells are made; a cells file of another version is not reused (2: pre-training keeps its
+# final weights, not the best by a loss on images of its own training pool; cells carry validation accuracy)
+PROTOCOL = 2
 
 
 @dataclass
@@ -331,10 +334,11 @@ class ExperimentConfig:
 
 
 def _changed_settings(old: dict[str, Any] | None, new: dict[str, Any], default: dict[str, Any]) -> list[str]:
-    """Names of settings that differ; a setting missing from an older results file counts as its default."""
+    """Names of settings that differ; a setting missing from an older results file counts as its default, and
+    one the older file has but this code no longer knows counts as changed (its cells may depend on it)."""
     if old is None:
         return []
-    changed = []
+    changed = [k for k in old if k not in new]
     for k, v in new.items():
         before = old.get(k, default.get(k))
         if isinstance(v, dict) and isinstance(before, dict) and isinstance(default.get(k), dict):
@@ -362,7 +366,10 @@ def cell_key(method: str, per_class: int, seed: int) -> str:
 
 
 def pretrain_autoencoder(cfg: ExperimentConfig, splits: DataSplits, pool: Dataset, channels: int, size: list[int]):
-    """Train (or reuse / resume) the autoencoder in ``OUT/pretrain`` on the unlabeled pool."""
+    """Train (or reuse / resume) the autoencoder in ``OUT/pretrain`` on the unlabeled pool.
+
+    Its final weights are kept: every non-test image is in the pool, so no held-out images are left to choose
+    a checkpoint by (a loss on pool images would choose on the training data)."""
     run_dir = Path(cfg.out) / "pretrain"
     if (run_dir / "pretrain_done.json").is_file():
         return load(run_dir)
@@ -377,15 +384,14 @@ def pretrain_autoencoder(cfg: ExperimentConfig, splits: DataSplits, pool: Datase
         mask_ratio=cfg.mask_ratio,
         metadata={"data": splits.info.get("source", cfg.data), "channels": channels, "image_size": size},
     )
-    val = ImagesOnly(splits.val) if splits.val is not None and len(splits.val) else None
-    dm = DataModule(DataSplits(ImagesOnly(pool), val, None, {}), cfg.pretrain_batch_size, 0, cfg.pretrain_seed)
+    dm = DataModule(DataSplits(ImagesOnly(pool), None, None, {}), cfg.pretrain_batch_size, 0, cfg.pretrain_seed)
     tcfg = TrainConfig(
         epochs=cfg.pretrain_epochs,
         batch_size=cfg.pretrain_batch_size,
         seed=cfg.pretrain_seed,
         accelerator=cfg.accelerator,
         max_time_minutes=cfg.pretrain_minutes,
-        monitor="val/loss" if val is not None else "train/loss_epoch",
+        monitor=None,  # type: ignore[arg-type]  (the final weights, see above)
         progress=cfg.progress,
     )
     t0 = time.time()
@@ -425,19 +431,23 @@ def run_label_efficiency(cfg: ExperimentConfig, log: Callable[[str], None] = pri
     state = load_cells(cells_path)
     fp = cfg.fingerprint()
     changed = _changed_settings(state.get("config"), fp, ExperimentConfig(data=cfg.data, out=out).fingerprint())
+    if state and state.get("protocol") != PROTOCOL:
+        changed.append(f"protocol {state.get('protocol', 1)} -> {PROTOCOL}")
     if state and changed:
         raise ValueError(
             f"{cells_path} holds results of different settings (changed: {', '.join(changed)}); "
             "use another --out, or delete that file to start again"
         )
-    state = {"config": fp, "cells": state.get("cells", {})}
+    state = {"config": fp, "protocol": PROTOCOL, "cells": state.get("cells", {})}
     cells: dict[str, Any] = state["cells"]
 
     splits = open_data(cfg.data, **cfg.data_options)
     test = splits.split("test")
+    val = splits.val if splits.val is not None and len(splits.val) else None  # labels only score, never train
     pool: Dataset = ConcatDataset([d for d in (splits.train, splits.val) if d is not None and len(d)])
     pool_y = dataset_labels(pool)
     test_y = dataset_labels(test)
+    val_y = dataset_labels(val) if val is not None else None
     num_classes = int(splits.info.get("num_classes") or max(pool_y.max(), test_y.max()) + 1)
     x0 = pool[0]["image"]
     channels, size = int(x0.shape[0]), [int(x0.shape[1]), int(x0.shape[2])]
@@ -456,12 +466,21 @@ def run_label_efficiency(cfg: ExperimentConfig, log: Callable[[str], None] = pri
         ae = load(cfg.pretrained) if cfg.pretrained else pretrain_autoencoder(cfg, splits, pool, channels, size)
         ae = ae.cpu().eval()
         log(f"autoencoder ready ({time.time() - t0:.0f} s)")
-    z_pool = z_test = None
-    pca_pool = pca_test = None
+    z_pool = z_test = z_val = None
+    pca_pool = pca_test = pca_val = None
     meta = {"class_names": splits.info.get("class_names"), "data": splits.info.get("source", cfg.data)}
 
-    def record(method: str, k: int, seed: int, n: int, probs: np.ndarray, seconds: float, **extra: Any) -> None:
-        scores = classification_scores(probs, test_y, num_classes)
+    def probs_of(model: nn.Module) -> tuple[np.ndarray, np.ndarray | None]:
+        """Test and validation probabilities of a network."""
+        val_probs = predict_proba(model, val, cfg.eval_batch_size)[0] if val is not None else None
+        return predict_proba(model, test, cfg.eval_batch_size)[0], val_probs
+
+    Probs = tuple[np.ndarray, np.ndarray | None]  # test, validation
+
+    def record(method: str, k: int, seed: int, n: int, probs: Probs, seconds: float, **extra: Any) -> None:
+        scores = classification_scores(probs[0], test_y, num_classes)
+        if probs[1] is not None:  # for choosing between variants on data the test split is not
+            scores["val_accuracy"] = classification_scores(probs[1], val_y, num_classes)["accuracy"]
         cells[cell_key(method, k, seed)] = {
             "method": method, "labels_per_class": k, "seed": seed, "n_labeled": n,
             **scores, "seconds": round(seconds, 2), "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S"), **extra,
@@ -487,8 +506,7 @@ def run_label_efficiency(cfg: ExperimentConfig, log: Callable[[str], None] = pri
                 ):
                     method = "ae_probe" if stage == "probe" else "ae_finetune"
                     if method in pending:
-                        probs, _ = predict_proba(task.model, test, cfg.eval_batch_size)
-                        record(method, k, seed, len(idx), probs, time.time() - t0)
+                        record(method, k, seed, len(idx), probs_of(task.model), time.time() - t0)
                 teachers["ae"] = (task, time.time() - t0)
             if "ae_aux" in pending:
                 t0 = time.time()
@@ -497,8 +515,7 @@ def run_label_efficiency(cfg: ExperimentConfig, log: Callable[[str], None] = pri
                     labeled, run_base / "ae_aux", aux_cfg, num_classes, ae, seed=seed, metadata=meta,
                     unlabeled=ImagesOnly(pool),
                 )  # fmt: skip
-                probs, _ = predict_proba(task.model, test, cfg.eval_batch_size)
-                record("ae_aux", k, seed, len(idx), probs, time.time() - t0)
+                record("ae_aux", k, seed, len(idx), probs_of(task.model), time.time() - t0)
             scratch_kwargs = classifier_kwargs_from(ae)
             if "scratch" in pending or (
                 "scratch_selftrain" in pending and not (run_base / "scratch" / "best.ckpt").is_file()
@@ -509,8 +526,7 @@ def run_label_efficiency(cfg: ExperimentConfig, log: Callable[[str], None] = pri
                     model_kwargs=scratch_kwargs, seed=seed, metadata=meta,
                 )  # fmt: skip
                 if "scratch" in pending:
-                    probs, _ = predict_proba(task.model, test, cfg.eval_batch_size)
-                    record("scratch", k, seed, len(idx), probs, time.time() - t0)
+                    record("scratch", k, seed, len(idx), probs_of(task.model), time.time() - t0)
                 teachers["scratch"] = (task, time.time() - t0)
             if "scratch_noaug" in pending:
                 t0 = time.time()
@@ -518,8 +534,7 @@ def run_label_efficiency(cfg: ExperimentConfig, log: Callable[[str], None] = pri
                     labeled, run_base / "scratch_noaug", replace(cfg.finetune, augment=False), num_classes, None,
                     model_kwargs=scratch_kwargs, seed=seed, metadata=meta,
                 )  # fmt: skip
-                probs, _ = predict_proba(task.model, test, cfg.eval_batch_size)
-                record("scratch_noaug", k, seed, len(idx), probs, time.time() - t0)
+                record("scratch_noaug", k, seed, len(idx), probs_of(task.model), time.time() - t0)
             for start in ("ae", "scratch"):
                 method = f"{start}_selftrain"
                 if method not in pending:
@@ -535,8 +550,7 @@ def run_label_efficiency(cfg: ExperimentConfig, log: Callable[[str], None] = pri
                     pretrained=ae if start == "ae" else None, model_kwargs=None if start == "ae" else scratch_kwargs,
                     seed=seed, metadata=meta, eval_batch_size=cfg.eval_batch_size, pool_labels=pool_y, log=log,
                 )  # fmt: skip
-                probs, _ = predict_proba(task.model, test, cfg.eval_batch_size)
-                record(method, k, seed, len(idx), probs, teacher_s + time.time() - t0, rounds=rounds)
+                record(method, k, seed, len(idx), probs_of(task.model), teacher_s + time.time() - t0, rounds=rounds)
             if "pca_logreg" in pending:
                 t0 = time.time()
                 if pca_pool is None:
@@ -544,27 +558,33 @@ def run_label_efficiency(cfg: ExperimentConfig, log: Callable[[str], None] = pri
                     x_pool = images_array(pool)
                     pca = PCA(n_components=min(n_comp, *x_pool.shape), random_state=0).fit(x_pool)
                     pca_pool, pca_test = pca.transform(x_pool), pca.transform(images_array(test))
+                    pca_val = pca.transform(images_array(val)) if val is not None else None
                     del x_pool
                 clf = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
                 clf.fit(pca_pool[idx], pool_y[idx])
-                probs = _full_proba(clf, pca_test, num_classes)
+                probs = _full_proba(clf, pca_test, num_classes), _maybe_proba(clf, pca_val, num_classes)
                 record("pca_logreg", k, seed, len(idx), probs, time.time() - t0)
             if "knn_z" in pending:
                 t0 = time.time()
                 if z_pool is None:
                     z_pool = encode_all(ae, pool, cfg.eval_batch_size)
                     z_test = encode_all(ae, test, cfg.eval_batch_size)
+                    z_val = encode_all(ae, val, cfg.eval_batch_size) if val is not None else None
                     mu, sd = z_pool.mean(0), z_pool.std(0) + 1e-6  # unsupervised standardisation (pool statistics)
                     z_pool, z_test = (z_pool - mu) / sd, (z_test - mu) / sd
+                    z_val = (z_val - mu) / sd if z_val is not None else None
                 knn = KNeighborsClassifier(n_neighbors=min(cfg.knn_k, k))
                 knn.fit(z_pool[idx], pool_y[idx])
-                probs = _full_proba(knn, z_test, num_classes)
+                probs = _full_proba(knn, z_test, num_classes), _maybe_proba(knn, z_val, num_classes)
                 record("knn_z", k, seed, len(idx), probs, time.time() - t0)
 
     summary = summarise(cells, cfg.methods, cfg.labels_per_class, cfg.seeds, num_classes)
     write_report(out, summary, cfg, splits.info, num_classes)
-    return {m: {str(k): {"mean": v["accuracy"]["mean"], "std": v["accuracy"]["std"]} for k, v in d.items()}
-            for m, d in summary.items()}  # fmt: skip
+    return {
+        m: {str(k): {"mean": v["accuracy"]["mean"], "std": v["accuracy"]["std"],
+                     **({"val_mean": v["val_accuracy"]["mean"]} if "val_accuracy" in v else {})} for k, v in d.items()}
+        for m, d in summary.items()
+    }  # fmt: skip
 
 
 def _full_proba(clf: Any, x: np.ndarray, num_classes: int) -> np.ndarray:
@@ -573,6 +593,10 @@ def _full_proba(clf: Any, x: np.ndarray, num_classes: int) -> np.ndarray:
     full = np.zeros((len(x), num_classes), dtype=np.float32)
     full[:, np.asarray(clf.classes_, dtype=np.int64)] = p
     return full
+
+
+def _maybe_proba(clf: Any, x: np.ndarray | None, num_classes: int) -> np.ndarray | None:
+    return None if x is None else _full_proba(clf, x, num_classes)
 
 
 def summarise(
@@ -587,7 +611,7 @@ def summarise(
             if not rows:
                 continue
             entry: dict[str, Any] = {"n_seeds": len(rows)}
-            for name in metrics:
+            for name in metrics + (["val_accuracy"] if all("val_accuracy" in r for r in rows) else []):
                 v = np.asarray([r[name] for r in rows], dtype=np.float64)
                 entry[name] = {
                     "mean": float(np.nanmean(v)),

@@ -145,7 +145,7 @@ class SegmentationStudy:
         return task, DataModule(self.splits, args.batch_size, args.num_workers, args.seed)
 
     def evaluate(self, task: Task) -> dict[str, float]:
-        from aekit.cli.segmentation import evaluate_dataset
+        from aekit.tasks.segmentation import evaluate_dataset
 
         r = evaluate_dataset(task, self.splits.val, 8)  # type: ignore[arg-type]
         return {k: r[k] for k in self.quality_keys}

@@ -25,11 +25,6 @@ from aekit.nn.blocks import pad_to_multiple
 from aekit.registry import register_model
 
 
-def disparity_to_pixels(disparity: torch.Tensor) -> torch.Tensor:
-    """Fraction-of-width disparity (N, 1, H, W) -> pixels of that map's own width."""
-    return disparity * disparity.shape[-1]
-
-
 @register_model("disparity_unet")
 class DisparityUNet(nn.Module):
     """U-Net disparity regressor with bounded multi-scale outputs (see module docstring for units)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -112,3 +113,20 @@ def prediction_rows(
         row += [colourize(p[i], colours) for p in predictions]
         rows.append(tuple(row))
     return rows
+
+
+def prediction_figure(task: Any, dataset: Any, path: Path, n: int = 4) -> Path:
+    """Input | ground truth | prediction for the first ``n`` items of ``dataset`` (a segmentation task)."""
+    k = task.hparams.num_classes
+    items = [dataset[i] for i in range(min(n, len(dataset)))]
+    # equal panels: items of several sizes are cropped to the smallest height and width among them
+    h = min(it["image"].shape[-2] for it in items)
+    w = min(it["image"].shape[-1] for it in items)
+    x = torch.stack([it["image"][..., :h, :w] for it in items])
+    y = torch.stack([it["mask"][:h, :w] for it in items])
+    pred = task.predict_labels(x)
+    colours = class_colours(k, task.metadata)
+    rows = prediction_rows(x, y, [pred], colours, task.metadata.get("normalization"))
+    return comparison_figure(
+        rows, ["input", "ground truth", "prediction"], path, colours, class_names(k, task.metadata)
+    )

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 import torch
+from torch.utils.data import DataLoader, Dataset
 from torchmetrics import MetricCollection
 from torchmetrics.classification import MulticlassAccuracy, MulticlassJaccardIndex
 
+from aekit.data.module import pad_collate
 from aekit.losses import SegmentationLoss
 from aekit.tasks.base import Task, register_task
 
@@ -86,3 +89,58 @@ class SegmentationTask(Task):
     def predict_labels(self, x: torch.Tensor) -> torch.Tensor:
         """(N, C, H, W) normalised images -> (N, H, W) int64 class indices."""
         return self.model(x).argmax(1)
+
+
+@torch.inference_mode()
+def evaluate_dataset(task: SegmentationTask, dataset: Dataset, batch_size: int = 8) -> dict[str, Any]:
+    """global_acc, class_acc, miou and per-class IoU (named) of ``task`` on ``dataset``."""
+    hp = task.hparams
+    metrics = segmentation_metrics(hp.num_classes, hp.ignore_index)
+    per_class = per_class_iou(hp.num_classes, hp.ignore_index)
+    task.eval()
+    # images of several sizes share a batch padded with the ignore index (or the dataset's pad label)
+    fill = hp.ignore_index if hp.ignore_index is not None else getattr(dataset, "ignore_index", None)
+    loader = DataLoader(dataset, batch_size=batch_size, collate_fn=partial(pad_collate, fills={"mask": fill}))
+    present = torch.zeros(hp.num_classes, dtype=torch.bool)
+    for batch in loader:
+        pred = task.predict_labels(batch["image"])
+        metrics.update(pred, batch["mask"])
+        per_class.update(pred, batch["mask"])
+        m = batch["mask"]
+        valid = m[(m >= 0) & (m < hp.num_classes)]
+        present |= torch.bincount(valid.flatten(), minlength=hp.num_classes).bool()
+    out = {k: float(v) for k, v in metrics.compute().items()}
+    names = task.metadata.get("class_names") or [str(i) for i in range(hp.num_classes)]
+    ious = per_class.compute().tolist()
+    out["per_class_iou"] = {n: (float(v) if present[i] else None) for i, (n, v) in enumerate(zip(names, ious))}
+    out["images"] = len(dataset)
+    return out
+
+
+def task_for_data(
+    splits: Any, model: str, model_kwargs: dict[str, Any], class_weights: Sequence[float] | None = None, **kwargs: Any
+) -> SegmentationTask:
+    """A :class:`SegmentationTask` for opened data: classes, ignore index, names, colours and normalisation
+    from ``splits.info`` (so the saved checkpoint predicts and draws like the CLI's runs)."""
+    info = splits.info
+    k = int(info["num_classes"])
+    metadata = {
+        "data": info.get("source"),
+        "channels": info["channels"],
+        "num_classes": k,
+        "ignore_index": info.get("ignore_index"),
+        "class_names": info.get("class_names"),
+        "class_colours": info.get("class_colours"),
+        "normalization": info.get("normalization"),
+        "class_weights": None if class_weights is None else list(class_weights),
+    }
+    kw = {"in_channels": int(info["channels"]), "out_channels": k, **model_kwargs}
+    return SegmentationTask(
+        model=model,
+        model_kwargs=kw,
+        num_classes=k,
+        ignore_index=info.get("ignore_index"),
+        class_weights=class_weights,
+        metadata={key: v for key, v in metadata.items() if v is not None},
+        **kwargs,
+    )

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torchmetrics import MetricCollection
 
 from aekit.losses import STEREO_LOSS_PRESETS, stereo_loss
@@ -56,10 +57,6 @@ class StereoDepthTask(Task):
         self.val_metrics = metrics.clone(prefix="val/")
         self.test_metrics = metrics.clone(prefix="test/")
 
-    def predict_disparity(self, left: torch.Tensor) -> torch.Tensor:
-        """Left-view disparity in pixels of ``left`` (N, 1, H, W)."""
-        return self.model(left) * left.shape[-1]
-
     def step(self, batch: dict[str, torch.Tensor], stage: str) -> torch.Tensor:
         left, right = batch["left"], batch["right"]
         disparities = self.model.forward_multiscale(left)
@@ -73,3 +70,26 @@ class StereoDepthTask(Task):
             metrics.update(pred, batch["disparity"], batch["nonocc"])
             self.log_dict(metrics, on_epoch=True, batch_size=n)
         return loss
+
+
+@torch.no_grad()
+def infer_disparity(
+    model: torch.nn.Module, left: torch.Tensor, infer_width: int | None = None, width_scale: float = 1.0
+) -> torch.Tensor:
+    """Disparity in PIXELS of ``left`` (3, H, W) or (N, 3, H, W), as (N, 1, H, W).
+
+    The image is resized to ``infer_width`` (keeping its aspect ratio; the width the network was trained at)
+    before the network sees it; the fraction-of-width prediction is resized back and multiplied by ``W``.
+    ``width_scale`` = crop width / image width of training with ``--crop``: the network learned fractions of
+    the crop's width, so they are converted to fractions of the full image's width.
+    """
+    x = left[None] if left.ndim == 3 else left
+    h, w = x.shape[-2:]
+    if infer_width and infer_width != w:
+        size = (max(1, round(h * infer_width / w)), int(infer_width))
+        x = F.interpolate(x, size=size, mode="bilinear", align_corners=False, antialias=True)
+    model.eval()
+    frac = model(x.to(next(model.parameters()).device)).float().cpu()
+    if frac.shape[-2:] != (h, w):
+        frac = F.interpolate(frac, size=(h, w), mode="bilinear", align_corners=False)
+    return frac * (w * width_scale)
