@@ -112,7 +112,8 @@ def main(argv: list[str] | None = None) -> dict:
         for task in tasks:
             run = root / f"run_{task}"
             if task == "sr":
-                aekit("train", "sr", "--data", f"hr:{small_images}", "--scale", "3", "--patch-size", "24" if a.smoke else "48",
+                patch = "24" if a.smoke else "48"
+                aekit("train", "sr", "--data", f"hr:{small_images}", "--scale", "3", "--patch-size", patch,
                       "--patches-per-image", "2", "--out", str(run), *quick)  # fmt: skip
                 data = f"hr:{big_images}"
                 extra = ["--scale", "3"]

@@ -27,7 +27,7 @@ import torch
 from PIL import Image
 
 from aekit.data import DataModule, open_data
-from aekit.engine import TrainConfig, fit, set_threads
+from aekit.engine import TrainConfig, fit, resolve_precision, set_threads
 from aekit.report.segmentation import prediction_figure
 from aekit.tasks import load_task
 from aekit.tasks.segmentation import evaluate_dataset, task_for_data
@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--crop", type=int, default=256)
     p.add_argument("--batch-size", type=int, default=4)
     p.add_argument("--lr", type=float, default=3e-3)
-    p.add_argument("--precision", default="bf16-mixed")
+    p.add_argument("--precision", default=resolve_precision("auto"), help="32 or bf16-mixed (default: fast path here)")
     p.add_argument("--repeat", type=int, default=8, help="crops per training slice per epoch")
     p.add_argument("--out", type=Path, default=Path("runs/bench_isbi2012"))
     p.add_argument("--smoke", action="store_true", help="synthetic slices, one short epoch (seconds)")

@@ -37,7 +37,7 @@ import torch
 
 import aekit
 from aekit.data import DataModule, open_data
-from aekit.engine import TrainConfig, fit, set_threads
+from aekit.engine import TrainConfig, fit, resolve_precision, set_threads
 from aekit.experiments.pca import compare_with_pca, stack_dataset
 from aekit.tasks import ReconstructionTask
 
@@ -75,7 +75,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     g.add_argument("--lr", type=float, default=1e-2, help="peak of the one-cycle schedule")
     g.add_argument("--weight-decay", type=float, default=0.0)
     g.add_argument("--batch-size", type=int, default=64)
-    g.add_argument("--precision", default="bf16-mixed", help="32 or bf16-mixed")
+    g.add_argument("--precision", default=resolve_precision("auto"), help="32 or bf16-mixed (default: fast path here)")
     g.add_argument("--no-channels-last", action="store_true")
     g.add_argument(
         "--epochs",
