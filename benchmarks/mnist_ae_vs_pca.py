@@ -63,11 +63,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="training minutes: one value for every size, or one per --dims entry "
         "(default: 12 for the largest size, 3 for the others)",
     )
-    g = p.add_argument_group("recipe (defaults: the best configuration found, see benchmarks/results/foundation.md)")
+    g = p.add_argument_group(
+        "recipe (defaults: chosen on validation digits by benchmarks/mnist_recipe_sweep.sh, see RESULTS.md)"
+    )
     g.add_argument("--widths", type=int_list, default=[32, 64, 128])
-    g.add_argument("--blocks", type=int, default=1, help="conv blocks per stage")
+    g.add_argument("--blocks", type=int, default=2, help="conv blocks per stage")
     g.add_argument(
-        "--residual-blocks", type=int_list, default=[1], help="residual blocks per stage: one value or one per stage"
+        "--residual-blocks", type=int_list, default=[0], help="residual blocks per stage: one value or one per stage"
     )
     g.add_argument("--act", default="silu", help="relu, leaky_relu, elu, gelu, silu")
     g.add_argument("--upsample", default="transposed", help="decoder upsampling mode (aekit.nn.upsample)")
