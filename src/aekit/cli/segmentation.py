@@ -28,7 +28,7 @@ from aekit.data import DataModule, DataSplits, open_data
 from aekit.data.base import DataError
 from aekit.nn.upsample import UPSAMPLE_MODES
 from aekit.report.segmentation import prediction_figure
-from aekit.tasks.segmentation import SegmentationTask, evaluate_dataset
+from aekit.tasks.segmentation import SegmentationTask, evaluate_dataset, task_for_data
 
 DATA_HELP = (
     "camvid[:ROOT] (train/trainannot, val/valannot), pairs:IMAGES,MASKS (same stems), isbi2012[:ROOT]; "
@@ -189,32 +189,21 @@ def segmentation_task(
     from aekit.io import load_encoder_weights
 
     info = splits.info
-    k = int(info["num_classes"])
     weights = resolve_class_weights(args.class_weights, splits, weight_masks)
-    metadata = {
-        "data": info.get("source", args.data),
-        "channels": info["channels"],
-        "num_classes": k,
-        "ignore_index": info.get("ignore_index"),
-        "class_names": info.get("class_names"),
-        "class_colours": info.get("class_colours"),
-        "normalization": info.get("normalization"),
-        "class_weights": weights,
-        "mask_format": info.get("mask_format"),
-        "data_options": {"seed": args.seed, "val_fraction": args.val_fraction},
-    }
-    task = SegmentationTask(
-        model=args.arch,
-        model_kwargs=seg_model_kwargs(args, int(info["channels"]), k),
-        num_classes=k,
-        ignore_index=info.get("ignore_index"),
+    task = task_for_data(
+        splits,
+        args.arch,
+        seg_model_kwargs(args, int(info["channels"]), int(info["num_classes"])),
         class_weights=weights,
+        extra_metadata={
+            "data": info.get("source", args.data),
+            "data_options": {"seed": args.seed, "val_fraction": args.val_fraction},
+        },
         loss=args.loss,
         lr=args.lr or 1e-3,
         weight_decay=args.weight_decay,
         optimizer=args.optimizer,
         scheduler=args.scheduler,
-        metadata={k_: v for k_, v in metadata.items() if v is not None},
     )
     if args.init_encoder:
         loaded = load_encoder_weights(task.model.encoder, args.init_encoder)

@@ -118,10 +118,15 @@ def evaluate_dataset(task: SegmentationTask, dataset: Dataset, batch_size: int =
 
 
 def task_for_data(
-    splits: Any, model: str, model_kwargs: dict[str, Any], class_weights: Sequence[float] | None = None, **kwargs: Any
+    splits: Any,
+    model: str,
+    model_kwargs: dict[str, Any],
+    class_weights: Sequence[float] | None = None,
+    extra_metadata: dict[str, Any] | None = None,
+    **kwargs: Any,
 ) -> SegmentationTask:
-    """A :class:`SegmentationTask` for opened data: classes, ignore index, names, colours and normalisation
-    from ``splits.info`` (so the saved checkpoint predicts and draws like the CLI's runs)."""
+    """A :class:`SegmentationTask` for opened data: classes, ignore index, names, colours, normalisation and
+    mask format from ``splits.info`` (so the saved checkpoint predicts, evaluates and draws like the data)."""
     info = splits.info
     k = int(info["num_classes"])
     metadata = {
@@ -133,6 +138,8 @@ def task_for_data(
         "class_colours": info.get("class_colours"),
         "normalization": info.get("normalization"),
         "class_weights": None if class_weights is None else list(class_weights),
+        "mask_format": info.get("mask_format"),
+        **(extra_metadata or {}),
     }
     kw = {"in_channels": int(info["channels"]), "out_channels": k, **model_kwargs}
     return SegmentationTask(
