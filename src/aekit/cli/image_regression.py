@@ -4,6 +4,7 @@ and ``aekit export`` for every registered model."""
 from __future__ import annotations
 
 import argparse
+import sys
 from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
@@ -264,7 +265,8 @@ def _predict_loop(task: Any, args: argparse.Namespace, write: Any, suffix: str) 
     outs = output_paths(files, args.input, args.output, suffix)
     channels = int(getattr(task.model, "in_channels", 3))
     task.eval()
-    with torch.no_grad(), tqdm(total=len(files), unit="img", desc="predict") as bar:
+    # a bar only on a terminal: in a log file or a pipe it would write a line per update
+    with torch.no_grad(), tqdm(total=len(files), unit="img", desc="predict", disable=not sys.stderr.isatty()) as bar:
         for idx, x in batches_by_size(files, channels, args.batch_size):
             y = task.model(x)
             for j, i in enumerate(idx):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -251,7 +252,8 @@ def predict_reconstruction(task: ReconstructionTask, args: argparse.Namespace) -
     outs = output_paths(files, args.input, args.output, args.suffix, ".png")
     mode = MODES[model.in_channels]
     size = tuple(model.image_size)
-    for start in tqdm(range(0, len(files), args.batch_size), desc="reconstruct", unit="batch"):
+    batches = range(0, len(files), args.batch_size)  # a bar only on a terminal, never in a log file
+    for start in tqdm(batches, desc="reconstruct", unit="batch", disable=not sys.stderr.isatty()):
         chunk = files[start : start + args.batch_size]
         chunk_out = outs[start : start + args.batch_size]
         x = torch.stack([to_tensor(read_image(f, model.in_channels, size)) for f in chunk])
