@@ -101,7 +101,12 @@ def split_dataset(spec: str, like: SegmentationDataset, norm: dict | None) -> Se
     """A split folder given by path: ``FOLDER`` (labels in ``FOLDERannot``) or ``IMAGES,MASKS``."""
     parts = spec.split(",")
     images, masks = (parts[0], parts[1]) if len(parts) == 2 else (parts[0], parts[0].rstrip("/") + "annot")
-    ds = SegmentationDataset(pair_files(images, masks), like.num_classes, like.ignore_index, like.channels)
+    return pairs_dataset(pair_files(images, masks), like, norm)
+
+
+def pairs_dataset(pairs: list, like: SegmentationDataset, norm: dict | None) -> SegmentationDataset:
+    """Pairs read with the training data's classes, ignore index, channels and normalisation."""
+    ds = SegmentationDataset(pairs, like.num_classes, like.ignore_index, like.channels)
     if norm:
         ds.set_normalization(norm["mean"], norm["std"])
     return ds
@@ -117,11 +122,7 @@ def official_val_scores(best: L.LightningModule, splits: DataSplits) -> dict:
              if pair[0].parent.name == "val" and str(pair[0]) not in val_names]  # fmt: skip
     if not found:
         return {"images": 0, "note": "every official val frame is in the held-out groups"}
-    like = splits.val
-    ds = SegmentationDataset([p for p, _ in found], like.num_classes, like.ignore_index, like.channels)
-    norm = best.metadata.get("normalization")
-    if norm:
-        ds.set_normalization(norm["mean"], norm["std"])
+    ds = pairs_dataset([p for p, _ in found], splits.val, best.metadata.get("normalization"))
     e = evaluate_dataset(best, ds, 8)
     return {
         **{k: round(100 * e[k], 2) for k in ("global_acc", "class_acc", "miou")},
