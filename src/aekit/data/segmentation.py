@@ -438,11 +438,18 @@ def camvid_data(
     hflip: bool = True,
     augment: bool = True,
     normalize: bool = True,
+    splitting: SplitSpec | None = None,
+    official_val: str = "auto",
 ) -> DataSplits:
     """``camvid:ROOT`` (default ``$AEKIT_DATA/camvid``): train/trainannot, val/valannot, optional test/testannot.
 
     ``classes.csv`` in ROOT gives names, colours and SegNet's class weights; its void row becomes the
     ignore index (CamVid: 11 classes, void = 11) unless ``classes``/``ignore_index`` say otherwise.
+
+    Without split flags the folders are the splits (SegNet's protocol). With a group hold-out
+    (``--val-groups 0006R0``, ``--test-groups``, ``--group-pattern`` or ``--split-file``; group = the file-name
+    prefix, the sequence) see :func:`camvid_grouped`: the official val frames of a sequence as close in time
+    to training frames as 0016E5's are no guide to unseen scenes.
     """
     root = data_root(path, "camvid")
     if not (root / "train").is_dir():
@@ -454,10 +461,21 @@ def camvid_data(
             ignore_index = void
         if classes is None:
             classes = len(table["names"]) - (1 if void is not None and void == len(table["names"]) - 1 else 0)
-    return build_splits(
-        camvid_pairs(root, "train") or [],
-        camvid_pairs(root, "val"),
-        camvid_pairs(root, "test"),
+    spec = splitting or SplitSpec()
+    if spec.val_data or spec.test_data:
+        raise DataError(
+            "--val-data/--test-data: camvid takes its splits from ROOT's folders; hold out sequences with "
+            "--val-groups/--test-groups, or score another folder with the benchmark's --eval-dir"
+        )
+    if spec.val_groups or spec.test_groups or spec.group_pattern or spec.split_file:
+        train, val, test, record = camvid_grouped(root, spec, official_val)
+    else:
+        train, val, test, record = camvid_pairs(root, "train") or [], camvid_pairs(root, "val"), \
+            camvid_pairs(root, "test"), None  # fmt: skip
+    splits = build_splits(
+        train,
+        val,
+        test,
         f"camvid:{root}",
         classes,
         ignore_index,
@@ -471,6 +489,40 @@ def camvid_data(
         augment,
         normalize,
     )
+    if record is not None:
+        splits.info["splits"] = record
+    return splits
+
+
+def camvid_grouped(
+    root: Path, spec: SplitSpec, official_val: str = "auto"
+) -> tuple[list[Pair], list[Pair], list[Pair], dict[str, Any]]:
+    """CamVid's train + val (+ test) frames split by :func:`aekit.data.splits.assign_splits` with groups.
+
+    The named groups go where the flags say (every frame of a held-out sequence, whichever folder holds
+    it); the rest keeps its folder's split, except the official val frames (``official_val``): ``train``
+    pools them into training, ``test`` keeps them out as the test split (to report them beside the held-out
+    score); ``auto`` = ``test`` unless ROOT has a test folder. The record lists every frame's split.
+    """
+    if official_val not in ("auto", "train", "test"):
+        raise DataError(f"camvid official_val {official_val!r}: use auto, train or test")
+    test = camvid_pairs(root, "test")
+    if official_val == "auto":
+        official_val = "train" if test else "test"
+    if official_val == "test" and test:
+        raise DataError(
+            f"camvid: {root}/test exists, so the official val frames cannot also be the test split; "
+            "pool them into training (official_val=train)"
+        )
+    folder = {"train": "train", "val": official_val, "test": "test"}
+    items = [p for split in ("train", "val", "test") for p in (camvid_pairs(root, split) or [])]
+    chosen, record = assign_splits(
+        items, lambda p: str(p[0]), spec, f"camvid:{root}", home=lambda p: folder[p[0].parent.name]
+    )
+    if not chosen["train"]:
+        raise DataError(f"camvid:{root}: the group flags leave no training frames; hold out fewer sequences")
+    record["official_val"] = official_val
+    return chosen["train"], chosen["val"], chosen["test"], record
 
 
 def pairs_folders(path: str) -> tuple[str, str]:

@@ -11,6 +11,8 @@ evaluation. Every source lists its items (files or pairs, each with a name), the
    CamVid's 0016E5/0006R0/0001TP/Seq05VD) or from the CSV's ``group`` column;
 3. a seeded split of what is left (``val_fraction``, ``test_fraction``); when groups are known (a
    pattern or a group column was given) whole groups are drawn, so no group straddles two splits.
+   A source with its own fixed splits (CamVid) passes ``home`` instead: what the user did not place
+   keeps the split the source gives it, so a group hold-out moves only the named groups.
 
 The result carries a record (seed, method, names per split) that the engine writes to the run
 directory and ``aekit evaluate`` reads back.
@@ -127,8 +129,10 @@ def assign_splits(
     default_val: float = 0.1,
     default_test: float = 0.1,
     lister: Callable[[str], Sequence[T]] | None = None,
+    home: Callable[[T], str] | None = None,
 ) -> tuple[dict[str, list[T]], dict[str, Any]]:
-    """Split ``items`` (see module docstring) -> ({split: items}, record). ``lister`` reads --val/--test-data."""
+    """Split ``items`` (see module docstring) -> ({split: items}, record). ``lister`` reads --val/--test-data;
+    ``home`` (item -> train/val/test) places what the user did not, instead of the seeded cut."""
     pool = list(items)
     fixed: dict[str, str] = {}  # name -> split decided by the user
     methods = []
@@ -214,9 +218,15 @@ def assign_splits(
                                                             else default_val)  # fmt: skip
     test_f = 0.0 if (spec.test_data or spec.test_groups) else (spec.test_fraction if spec.test_fraction is not None
                                                                else default_test)  # fmt: skip
-    if spec.split_file:
+    if spec.split_file or home is not None:
         val_f = test_f = 0.0
     rest = [n for n in names if n not in fixed]
+    if rest and home is not None:
+        for n in rest:
+            fixed[n] = home(by_name[n])
+            if fixed[n] not in SPLITS:
+                raise ValueError(f"home() gave {fixed[n]!r} for {n}; expected one of {SPLITS}")
+        methods.append(f"the rest keeps {source.partition(':')[0]}'s own split")
     if rest and (val_f > 0 or test_f > 0):
         keys = sorted({groups[n] for n in rest}) if groups else rest
         cut = _seeded_cut(keys, val_f, test_f, spec.seed)

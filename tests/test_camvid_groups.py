@@ -1,0 +1,102 @@
+"""CamVid with a sequence held out (issue 13): the named sequence is exactly the validation split, no frame is
+in two splits, the official val frames stay out of training and are reported on their own."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from aekit.data import open_data
+from aekit.data.base import DataError
+from aekit.data.splits import SplitSpec
+
+FRAMES = {
+    "train": ["0016E5_00030", "0016E5_00060", "0006R0_f00930", "0006R0_f00960", "0001TP_006690"],
+    "val": ["0016E5_07950", "0016E5_07980", "0006R0_f01020"],
+}
+
+
+def write_camvid(root: Path, frames: dict[str, list[str]] = FRAMES, size: tuple[int, int] = (8, 12)) -> Path:
+    """A CamVid-layout folder (``split/`` + ``splitannot/``) of random frames, 11 classes + void 11."""
+    rng = np.random.default_rng(0)
+    for split, stems in frames.items():
+        (root / split).mkdir(parents=True)
+        (root / f"{split}annot").mkdir()
+        for stem in stems:
+            Image.fromarray(rng.integers(0, 256, (*size, 3), dtype=np.uint8)).save(root / split / f"{stem}.png")
+            Image.fromarray(rng.integers(0, 12, size, dtype=np.uint8)).save(root / f"{split}annot" / f"{stem}.png")
+    return root
+
+
+def stems(names: list[str]) -> set[str]:
+    return {Path(n).stem for n in names}
+
+
+OPTS = {"classes": 11, "ignore_index": 11}
+
+
+def test_default_camvid_keeps_the_folders_as_splits(tmp_path: Path) -> None:
+    splits = open_data(f"camvid:{write_camvid(tmp_path / 'cv')}", **OPTS)
+    assert len(splits.train) == 5 and len(splits.val) == 3 and splits.test is None
+    assert "splits" not in splits.info  # the engine records the folders (describe_splits), as before
+
+
+def test_held_out_sequence_is_exactly_the_val_split(tmp_path: Path) -> None:
+    root = write_camvid(tmp_path / "cv")
+    splits = open_data(f"camvid:{root}", val_groups="0006R0", **OPTS)
+    rec = splits.info["splits"]
+    everything = {s for stems_ in FRAMES.values() for s in stems_}
+    assert stems(rec["val"]) == {s for s in everything if s.startswith("0006R0")}  # from both folders
+    assert {p[0].stem for p in splits.val.pairs} == stems(rec["val"])
+    # no frame in two splits, every frame somewhere
+    sets = [stems(rec[s]) for s in ("train", "val", "test")]
+    assert sum(len(s) for s in sets) == len(everything) and set().union(*sets) == everything
+    # the official val frames outside the held-out sequence are the test split, not trained on
+    assert rec["official_val"] == "test"
+    assert stems(rec["test"]) == {"0016E5_07950", "0016E5_07980"}
+    assert stems(rec["train"]) == {"0016E5_00030", "0016E5_00060", "0001TP_006690"}
+    assert rec["groups"] == {"train": ["0001TP", "0016E5"], "val": ["0006R0"], "test": ["0016E5"]}
+    again = open_data(f"camvid:{root}", splitting=SplitSpec(val_groups=["0001TP"], record=rec), **OPTS)
+    assert again.info["splits"]["val"] == rec["val"]  # aekit evaluate: the recorded lists, nothing re-drawn
+    with pytest.raises(DataError, match="no such group"):
+        open_data(f"camvid:{root}", val_groups="Seq05VD", **OPTS)
+    with pytest.raises(DataError, match="--val-groups"):
+        open_data(f"camvid:{root}", val_data=str(root / "val"), **OPTS)
+
+
+def test_with_a_test_folder_the_official_val_is_pooled_into_training(tmp_path: Path) -> None:
+    root = write_camvid(tmp_path / "cv", {**FRAMES, "test": ["Seq05VD_f00000", "0001TP_008550"]})
+    splits = open_data(f"camvid:{root}", val_groups="0006R0", **OPTS)
+    rec = splits.info["splits"]
+    assert rec["official_val"] == "train"
+    assert stems(rec["test"]) == {"Seq05VD_f00000", "0001TP_008550"}
+    assert {"0016E5_07950", "0016E5_07980"} <= stems(rec["train"])
+    assert not stems(rec["val"]) & stems(rec["train"])
+    with pytest.raises(DataError, match="official_val=train"):
+        open_data(f"camvid:{root}", val_groups="0006R0", official_val="test", **OPTS)
+
+
+@pytest.mark.slow
+def test_benchmark_selects_on_the_held_out_sequence_and_reports_official_val_beside_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "camvid.py"
+    spec = importlib.util.spec_from_file_location("bench_camvid_groups", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    row = module.main(["--smoke", "--models", "unet_small", "--val-groups", "0006R0"])["unet_small"]
+    assert row["val_images"] == 2 and row["train_images"] == 2  # the two 0006R0 frames; two 0016E5 train
+    assert row["selected_on"].startswith("held-out sequence(s) 0006R0")
+    assert row["official_val"]["images"] == 2 and row["official_val"]["trained_on"] is False
+    run = next((tmp_path).glob("aekit-smoke-run-*")) / "unet_small"
+    recorded = json.loads((run / "splits.json").read_text())
+    assert stems(recorded["val"]) == {"0006R0_f00930", "0006R0_f00960"}
+    assert not stems(recorded["train"]) & stems(recorded["test"])
