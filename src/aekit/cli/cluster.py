@@ -138,21 +138,14 @@ def read_assignments(path: Path, n: int) -> np.ndarray:
     add_arguments=add_explore_arguments,
 )
 def run_explore(args: argparse.Namespace) -> int:
-    from aekit.experiments.cluster import cluster_features
-    from aekit.experiments.pca import autoencode
     from aekit.report.explorer import write_explorer
 
     model, data, names = model_and_images(args)
-    clusters = None
-    if args.assignments is not None:
-        clusters = read_assignments(args.assignments, len(data.images))
-    elif args.k > 0 and len(data.images) > args.k:
-        _, codes = autoencode(model, data)
-        clusters = cluster_features(codes, args.k, "kmeans", "none", seed=args.seed)[0].labels
+    clusters = None if args.assignments is None else read_assignments(args.assignments, len(data.images))
     out = args.out or run_dir_of(args.run) / "explorer.html"
     page = write_explorer(
         model, data, out, names, clusters, args.map, args.landmarks, args.steps, args.thumb, args.seed,
-        title=f"aekit explorer: {args.run} on {args.data} ({args.split})",
+        title=f"aekit explorer: {args.run} on {args.data} ({args.split})", colour_k=args.k,
     )  # fmt: skip
     size_mb = page.path.stat().st_size / 1e6
     print(f"written: {page.path} ({len(data.images):,} points, {size_mb:.1f} MB; open it in any browser, offline)")

@@ -110,11 +110,18 @@ def write_explorer(
     thumb: int = 64,
     seed: int = 0,
     title: str = "aekit explorer",
+    colour_k: int = 0,
 ) -> Explorer:
-    """Encode ``data``, map the codes to 2-D, precompute the landmark lines and write the HTML page."""
+    """Encode ``data``, map the codes to 2-D, precompute the landmark lines and write the HTML page.
+
+    Without ``clusters``, ``colour_k > 0`` colours the points by k-means on the same codes (encoded once)."""
     if len(data.images) == 0:
         raise ValueError("no images to explore")
     recon, codes = autoencode(model, data)
+    if clusters is None and 0 < colour_k < len(codes):
+        from aekit.experiments.cluster import cluster_features
+
+        clusters = cluster_features(codes, colour_k, "kmeans", "none", seed=seed)[0].labels
     xy, how = map_2d(codes, map_method, seed)
     n = len(codes)
     h, w = data.images.shape[2:]
