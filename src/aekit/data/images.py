@@ -80,7 +80,7 @@ def read_image(
         img = img.convert("RGB")
     if size is not None and (img.height, img.width) != size:
         img = img.resize((size[1], size[0]), resample)
-    arr = np.asarray(img)
+    arr = np.array(img)  # writable (torch.from_numpy warns on the read-only view of a PIL image)
     return arr[..., None] if arr.ndim == 2 else arr
 
 
