@@ -18,11 +18,14 @@ from typing import Any
 NOT_OPTIONS = ("command", "checkpoint", "source")
 
 
-def add_dataclass_flags(parser: argparse.ArgumentParser, classes: list[type]) -> None:
+def add_dataclass_flags(
+    parser: argparse.ArgumentParser, classes: list[type], notes: dict[str, str] | None = None
+) -> None:
     """One flag per dataclass field (``--batch-size`` for ``batch_size``; ``metadata['flag']`` renames it).
 
     Optional flags default to ``argparse.SUPPRESS``: values not given stay out of the namespace, so the
-    dataclass default is the only default (the help text shows it). A field in several classes is added once.
+    dataclass default is the only default (the help text shows it). A field in several classes is added once;
+    ``notes[name]`` is appended to its help.
     """
     seen: set[str] = set()
     for cls in classes:
@@ -38,6 +41,7 @@ def add_dataclass_flags(parser: argparse.ArgumentParser, classes: list[type]) ->
             required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
             if not required and f.default not in (None, False, ""):
                 help_text += f" (default: {f.default})"
+            help_text += (notes or {}).get(f.name, "")
             kwargs: dict[str, Any] = {"dest": f.name, "help": help_text}
             if kind is bool:
                 kwargs["action"] = "store_true"
@@ -57,6 +61,15 @@ def given(args: argparse.Namespace) -> dict[str, Any]:
     return {k: v for k, v in vars(args).items() if not k.startswith("_") and k not in NOT_OPTIONS}
 
 
+def task_notes(registry: dict[str, Any]) -> dict[str, str]:
+    """`` [segmentation]`` after the help of an option only some tasks take (the others refuse it)."""
+    takes: dict[str, list[str]] = {}
+    for task_name, handler in registry.items():
+        for f in dataclasses.fields(handler.options):
+            takes.setdefault(f.name, []).append(task_name)
+    return {k: f" [{', '.join(sorted(v))}]" for k, v in takes.items() if len(v) < len(registry)}
+
+
 def add_parsers(sub: Any) -> None:
     """The evaluate, predict and export sub-commands."""
     from aekit.export import ExportOptions
@@ -64,12 +77,12 @@ def add_parsers(sub: Any) -> None:
 
     evaluate = sub.add_parser("evaluate", help="metrics of a trained model on a data split")
     evaluate.add_argument("checkpoint", type=Path, help="best.ckpt / last.ckpt of a run, or its run directory")
-    add_dataclass_flags(evaluate, option_classes(EVALUATORS))
+    add_dataclass_flags(evaluate, option_classes(EVALUATORS), task_notes(EVALUATORS))
     evaluate.set_defaults(_run=run_evaluate)
 
     predict = sub.add_parser("predict", help="run a trained model over a file or a folder")
     predict.add_argument("checkpoint", type=Path, help="best.ckpt / last.ckpt of a run, or its run directory")
-    add_dataclass_flags(predict, option_classes(PREDICTORS))
+    add_dataclass_flags(predict, option_classes(PREDICTORS), task_notes(PREDICTORS))
     predict.set_defaults(_run=run_predict)
 
     export = sub.add_parser("export", help="export a trained model to ONNX or torch.export, checked against PyTorch")
