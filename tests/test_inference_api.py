@@ -168,11 +168,14 @@ def test_run_forms_and_bad_input(tmp_path: Path) -> None:
         resolve_checkpoint(run)
     (run / "last.ckpt").write_bytes(b"")
     assert resolve_checkpoint(run) == run / "last.ckpt"  # a run stopped before any best checkpoint
+    assert resolve_checkpoint(SimpleNamespace(best_checkpoint=run / "best.ckpt", run_dir=run)) == run / "last.ckpt"
     (run / "best.ckpt").write_bytes(b"")
     assert resolve_checkpoint(run) == resolve_checkpoint(SimpleNamespace(best_checkpoint=run / "best.ckpt"))
     assert resolve_checkpoint(str(run / "last.ckpt")) == run / "last.ckpt"
     with pytest.raises(DataError, match="does not exist"):
         aekit.evaluate(tmp_path / "nope.ckpt", data="mnist5k")
+    with pytest.raises(DataError, match="aekit.train returned"):
+        aekit.evaluate(42, data="mnist5k")
     (run / "model.safetensors").write_bytes(b"")
     with pytest.raises(DataError, match="not a .safetensors"):
         aekit.predict(run / "model.safetensors", inputs=tmp_path, out=tmp_path / "o")

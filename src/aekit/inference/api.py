@@ -19,6 +19,8 @@ from aekit.inference.base import (
     tile_budget,
 )
 
+SPLIT_CHOICES = (None, "train", "val", "test", "all")
+
 
 def _task_and_handler(checkpoint: Path, registry: dict, what: str) -> tuple[Any, Any]:
     from aekit.engine import set_threads
@@ -42,6 +44,8 @@ def evaluate_run(run: Any, **options: Any) -> Evaluation:
     checkpoint = resolve_checkpoint(run)
     task, handler = _task_and_handler(checkpoint, EVALUATORS, "evaluator")
     opts = make_options(handler.options, f"evaluate ({task.task_name} checkpoint)", options)
+    if opts.split not in SPLIT_CHOICES:
+        raise DataError(f"--split {opts.split!r}: choose one of {', '.join(map(str, SPLIT_CHOICES))}")
     recorded = read_run_splits(checkpoint)
     splitting, split, note = evaluation_spec(recorded, opts.data, opts.split)
     seed = opts.seed if opts.seed is not None else run_seed(checkpoint, recorded, task.metadata)

@@ -156,8 +156,8 @@ def resolve_checkpoint(run: Any) -> Path:
     """The checkpoint of ``run``: a handle with ``.best_checkpoint`` (what ``aekit.train`` returns), a run
     directory (its best.ckpt, else last.ckpt) or a ``.ckpt`` path."""
     best = getattr(run, "best_checkpoint", None)
-    if best is not None:
-        run = best
+    if best is not None:  # a run with no best checkpoint yet falls back to its directory (last.ckpt)
+        run = best if str(best) and Path(best).is_file() else getattr(run, "run_dir", None) or best
     if not isinstance(run, str | Path):
         raise DataError(f"run {run!r}: pass a run directory, a .ckpt path or what aekit.train returned")
     path = Path(run)
