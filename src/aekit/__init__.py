@@ -1,7 +1,7 @@
 """aekit: convolutional autoencoders and encoder-decoder networks on PyTorch and Lightning."""
 
-from aekit import export  # a callable module: aekit.export(run, format="onnx", out=...) (see aekit/export.py)
-from aekit.inference import evaluate, predict
+from typing import Any
+
 from aekit.io import load, save_model
 from aekit.registry import create_model, list_models, register_model
 
@@ -18,3 +18,15 @@ __all__ = [
     "register_model",
     "save_model",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """``aekit.evaluate`` / ``predict`` / ``export`` load on first use: ``import aekit`` stays light (no data
+    readers, no Lightning). ``aekit.export`` is a callable module: ``aekit.export(run, format="onnx", out=...)``."""
+    import importlib
+
+    if name == "export":
+        return importlib.import_module("aekit.export")
+    if name in ("evaluate", "predict"):
+        return getattr(importlib.import_module("aekit.inference"), name)
+    raise AttributeError(f"module 'aekit' has no attribute {name!r}")
