@@ -6,21 +6,29 @@ disagree. Shapes are fixed to the example's (export again with another ``--input
 sizes). ONNX goes through PyTorch's ``torch.export``-based exporter (``dynamo=True``), which also handles
 SegNet-style max-unpooling (``aten.max_unpool2d`` is decomposed into scatter ops); the older
 TorchScript exporter cannot export it.
+
+``aekit.export(run, format="onnx", out=...)`` (what ``aekit export`` calls) is :func:`export_run`: this module
+is callable, so ``aekit.export`` is both the function users expect and the module holding the exporters.
 """
 
 from __future__ import annotations
 
 import inspect
 import logging
+import sys
+import types
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
+
+from aekit.inference.base import option
 
 DEFAULT_SIZE = (45, 61)  # odd on purpose: exercises the pad-to-multiple / crop-back path
 DEFAULT_ATOL = 1e-4
@@ -199,3 +207,47 @@ def export_torch(
 
 
 EXPORTERS = {"onnx": export_onnx, "torch-export": export_torch}
+
+
+@dataclass
+class ExportOptions:
+    """Options of ``aekit export`` / ``aekit.export``."""
+
+    out: Path = option(help="output file (.onnx or .pt2)")
+    format: str = option("onnx", "onnx (checked in ONNX Runtime) or torch-export (.pt2)", choices=tuple(EXPORTERS))
+    input_size: str | None = option(None, "H,W of the (fixed) input shape; default: the model's own, else 45,61")
+    batch: int = option(1, "batch size of the exported input shape")
+    atol: float | None = option(None, f"largest allowed |exported - eager| (default {DEFAULT_ATOL:g})")
+
+
+def export_run(run: Any, format: str = "onnx", out: str | Path | None = None, strict: bool = True,
+               **options: Any) -> ExportResult:  # fmt: skip
+    """Export a trained model (what ``aekit.train`` returned, a run directory, a .ckpt or a model.safetensors)
+    to ONNX or torch.export, checked against PyTorch on a random input. ``strict``: raise
+    :class:`ExportError` when they disagree (else the result says so: ``result.ok``)."""
+    from aekit.data.base import DataError
+    from aekit.data.images import parse_size
+    from aekit.engine import set_threads
+    from aekit.inference.base import make_options
+    from aekit.io import load
+
+    opts = make_options(ExportOptions, "export", {"format": format, "out": out, **options})
+    if opts.out is None:
+        raise DataError("export needs out= (the .onnx or .pt2 file to write)")
+    if opts.format not in EXPORTERS:
+        raise DataError(f"--format {opts.format!r}: choose one of {', '.join(EXPORTERS)}")
+    set_threads()
+    source = getattr(run, "best_checkpoint", None) or run
+    model = load(source)
+    example = example_input(model, parse_size(opts.input_size), opts.batch)
+    return EXPORTERS[opts.format](model, opts.out, example, atol=opts.atol or DEFAULT_ATOL, strict=strict)
+
+
+class _CallableModule(types.ModuleType):
+    """``aekit.export(run, ...)`` runs :func:`export_run`, while ``aekit.export.export_onnx`` etc. stay reachable."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> ExportResult:
+        return export_run(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

@@ -3,9 +3,7 @@
 A problem's CLI module (reconstruction, segmentation, ...) registers:
 
 - train recipes: ``@train_recipe("ae", help=..., add_arguments=fn)`` on ``build(args) -> (task, datamodule)``
-- evaluators: ``@evaluator("reconstruction")`` on ``fn(task, args) -> dict`` (keyed by the task name
-  stored in the checkpoint), with its own flags added by ``evaluate_options(fn)``
-- predictors: ``@predictor("reconstruction")`` likewise for ``aekit predict``
+- (evaluators and predictors live in the library: ``aekit.inference``, keyed by the checkpoint's task name)
 - other top-level commands: ``@command("demo", help=..., add_arguments=fn)`` on ``fn(args) -> int``
 - studies (multi-run experiments): ``@study("upsampling", help=..., add_arguments=fn)`` on ``fn(args) -> int``,
   run as ``aekit study upsampling ...``
@@ -15,7 +13,6 @@ A problem's CLI module (reconstruction, segmentation, ...) registers:
 from __future__ import annotations
 
 import argparse
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -45,10 +42,6 @@ class Command:
 TRAIN_RECIPES: dict[str, Recipe] = {}
 COMMANDS: dict[str, Command] = {}
 STUDIES: dict[str, Command] = {}
-EVALUATORS: dict[str, Callable[..., dict[str, Any]]] = {}
-PREDICTORS: dict[str, Callable[..., Any]] = {}
-EVALUATE_OPTION_ADDERS: list[ArgAdder] = []
-PREDICT_OPTION_ADDERS: list[ArgAdder] = []
 
 
 def train_recipe(name: str, help: str, add_arguments: ArgAdder) -> Callable:
@@ -75,32 +68,6 @@ def study(name: str, help: str, add_arguments: ArgAdder) -> Callable:
         return run
 
     return wrap
-
-
-def evaluator(task_name: str) -> Callable:
-    def wrap(fn: Callable) -> Callable:
-        EVALUATORS[task_name] = fn
-        return fn
-
-    return wrap
-
-
-def predictor(task_name: str) -> Callable:
-    def wrap(fn: Callable) -> Callable:
-        PREDICTORS[task_name] = fn
-        return fn
-
-    return wrap
-
-
-def evaluate_options(fn: ArgAdder) -> ArgAdder:
-    EVALUATE_OPTION_ADDERS.append(fn)
-    return fn
-
-
-def predict_options(fn: ArgAdder) -> ArgAdder:
-    PREDICT_OPTION_ADDERS.append(fn)
-    return fn
 
 
 def add_option_once(parser: argparse.ArgumentParser, *flags: str, **kwargs: Any) -> None:
@@ -227,25 +194,3 @@ def plain_args(args: argparse.Namespace) -> dict[str, Any]:
             continue
         out[k] = str(v) if isinstance(v, Path) else v
     return out
-
-
-def write_json(path: str | Path, data: Any) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, indent=2, default=float) + "\n")
-    return path
-
-
-def output_paths(files: list[Path], root: Path, out: Path, suffix: str = "", ext: str = "") -> list[Path]:
-    """One output path per input, at its path relative to ``root`` (so same-named files in different
-    sub-folders stay apart), named after its stem + ``suffix`` + ``ext``; refuses to overwrite any input."""
-    base = root if root.is_dir() else root.parent
-    outs = []
-    for f in files:
-        rel = f.relative_to(base)
-        outs.append(out / rel.with_name(rel.stem + suffix + ext))
-    inputs = {f.resolve() for f in files}
-    clash = [o for o in outs if o.resolve() in inputs]
-    if clash:
-        raise ValueError(f"writing {clash[0]} would overwrite an input image; choose another --output folder")
-    return outs

@@ -5,16 +5,15 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
-import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 import yaml
 
-from aekit.cli import common
+from aekit.cli import common, inference
 
-# each module registers its recipes, evaluators, predictors and commands on import
+# each module registers its recipes and commands on import (evaluate/predict/export: aekit.cli.inference)
 COMMAND_MODULES = [
     "aekit.cli.reconstruction",
     "aekit.cli.segmentation",
@@ -43,38 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(_run=run_train)
         parser.recipe_parsers[recipe.name] = p
 
-    evaluate = sub.add_parser("evaluate", help="metrics of a trained model on a data split")
-    evaluate.add_argument("checkpoint", type=Path, help="best.ckpt / last.ckpt of a run")
-    evaluate.add_argument("--data", required=True, help="data spec, e.g. mnist5k, folder:path, camvid:path")
-    evaluate.add_argument(
-        "--split",
-        default=None,
-        choices=["train", "val", "test", "all"],
-        help="default: the run's recorded test split on its training data, every item of other data",
-    )
-    evaluate.add_argument(
-        "--out",
-        type=Path,
-        default=None,
-        help="folder for metrics.json/.md (default: <run>/evaluations/<data>-<split>, one per data set and split)",
-    )
-    evaluate.add_argument("--batch-size", type=int, default=64)
-    evaluate.add_argument("--precision", default="auto", help="auto (bf16 where fast, as training), 32, bf16-mixed")
-    evaluate.add_argument("--tile-megapixels", type=float, default=1.0, help="tile larger inputs (0: never)")
-    for adder in common.EVALUATE_OPTION_ADDERS:
-        adder(evaluate)
-    evaluate.set_defaults(_run=run_evaluate)
-
-    predict = sub.add_parser("predict", help="run a trained model over a file or a folder")
-    predict.add_argument("checkpoint", type=Path)
-    predict.add_argument("--input", type=Path, required=True, help="an image file or a folder")
-    predict.add_argument("--output", type=Path, required=True, help="output folder (never the input folder)")
-    predict.add_argument("--batch-size", type=int, default=16)
-    predict.add_argument("--precision", default="auto", help="auto (bf16 where fast, as training), 32, bf16-mixed")
-    predict.add_argument("--tile-megapixels", type=float, default=1.0, help="tile larger inputs (0: never)")
-    for adder in common.PREDICT_OPTION_ADDERS:
-        adder(predict)
-    predict.set_defaults(_run=run_predict)
+    inference.add_parsers(sub)  # evaluate, predict, export: flags from aekit.inference's option dataclasses
 
     models = sub.add_parser("models", help="list the registered models")
     models.set_defaults(_run=run_models)
@@ -115,63 +83,6 @@ def run_train(args: argparse.Namespace) -> int:
     result = fit(task, datamodule, args.out, common.train_config(args), config, resume=args.resume)
     if result.trainer.is_global_zero:
         print(f"run directory: {result.run_dir}  (best: {result.best_checkpoint.name}, weights: model.safetensors)")
-    return 0
-
-
-def run_evaluate(args: argparse.Namespace) -> int:
-    from aekit.data.splits import evaluation_spec, read_run_splits, run_seed
-    from aekit.engine import inference_precision, set_threads
-    from aekit.tasks import load_task
-    from aekit.tiling import tiling
-
-    set_threads()
-    task = load_task(args.checkpoint)
-    fn = common.EVALUATORS.get(task.task_name)
-    if fn is None:
-        raise ValueError(f"no evaluator for task {task.task_name!r}")
-    recorded = read_run_splits(args.checkpoint)
-    args.splitting, args.split, note = evaluation_spec(recorded, args.data, args.split)
-    if getattr(args, "seed", None) is None:
-        args.seed = run_seed(args.checkpoint, recorded, task.metadata)
-    args.out = args.out or evaluation_dir(args.checkpoint, args.data, args.split, note.startswith("every"))
-    with inference_precision(task.model, args.precision) as precision, tiling(task.model, _budget(task, args)):
-        print(f"evaluating on {note}; precision {precision}")
-        fn(task, args)
-    return 0
-
-
-def _budget(task: object, args: argparse.Namespace) -> int | None:
-    """Pixels per forward pass above which dense models are tiled (None for models that cannot be)."""
-    from aekit.tiling import TILED_TASKS
-
-    mp = getattr(args, "tile_megapixels", 0) or 0
-    return int(mp * 1024 * 1024) if mp > 0 and getattr(task, "task_name", "") in TILED_TASKS else None
-
-
-def evaluation_dir(checkpoint: Path, data: str, split: str, whole: bool) -> Path:
-    """``<run>/evaluations/<data set>-<split>``: evaluating another data set or split never overwrites one."""
-    first = Path(data.partition(":")[2].split(",")[0] or data)
-    name = re.sub(r"[^A-Za-z0-9._-]+", "_", "_".join(p for p in (first.parent.name, first.name) if p) or data)
-    run = checkpoint if checkpoint.is_dir() else checkpoint.parent
-    return run / "evaluations" / f"{name}-{'all' if whole else split}"
-
-
-def run_predict(args: argparse.Namespace) -> int:
-    from aekit.engine import inference_precision, set_threads
-    from aekit.tasks import load_task
-    from aekit.tiling import tiling
-
-    set_threads()
-    if args.input.resolve() == args.output.resolve() or (
-        args.input.is_dir() and args.output.resolve().is_relative_to(args.input.resolve())
-    ):
-        raise ValueError(f"--output {args.output} is the input folder or inside it; choose another folder")
-    task = load_task(args.checkpoint)
-    fn = common.PREDICTORS.get(task.task_name)
-    if fn is None:
-        raise ValueError(f"no predictor for task {task.task_name!r}")
-    with inference_precision(task.model, args.precision), tiling(task.model, _budget(task, args)):
-        fn(task, args)
     return 0
 
 

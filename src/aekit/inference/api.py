@@ -1,0 +1,97 @@
+"""``aekit.evaluate`` and ``aekit.predict``: the same calls ``aekit evaluate`` / ``aekit predict`` make."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+from aekit.data.base import DataError
+from aekit.inference.base import (
+    EVALUATORS,
+    PREDICTORS,
+    Evaluation,
+    Where,
+    evaluation_dir,
+    import_builtin,
+    make_options,
+    resolve_checkpoint,
+    tile_budget,
+)
+
+SPLIT_CHOICES = (None, "train", "val", "test", "all")
+
+
+def _task_and_handler(checkpoint: Path, registry: dict, what: str) -> tuple[Any, Any]:
+    from aekit.engine import set_threads
+    from aekit.tasks import load_task
+
+    set_threads()
+    import_builtin()
+    task = load_task(checkpoint)
+    handler = registry.get(task.task_name)
+    if handler is None:
+        raise DataError(f"{checkpoint}: no {what} for task {task.task_name!r}; known: {', '.join(sorted(registry))}")
+    return task, handler
+
+
+def evaluate_run(run: Any, **options: Any) -> Evaluation:
+    """Evaluate ``run`` and return everything (metrics, Markdown report, files written); see :func:`evaluate`."""
+    from aekit.data.splits import evaluation_spec, read_run_splits, run_seed
+    from aekit.engine import inference_precision
+    from aekit.tiling import tiling
+
+    checkpoint = resolve_checkpoint(run)
+    task, handler = _task_and_handler(checkpoint, EVALUATORS, "evaluator")
+    opts = make_options(handler.options, f"evaluate ({task.task_name} checkpoint)", options)
+    if opts.split not in SPLIT_CHOICES:
+        raise DataError(f"--split {opts.split!r}: choose one of {', '.join(map(str, SPLIT_CHOICES))}")
+    recorded = read_run_splits(checkpoint)
+    splitting, split, note = evaluation_spec(recorded, opts.data, opts.split)
+    seed = opts.seed if opts.seed is not None else run_seed(checkpoint, recorded, task.metadata)
+    out = (
+        Path(opts.out)
+        if opts.out is not None
+        else evaluation_dir(checkpoint, opts.data, split, note.startswith("every"))
+    )
+    where = Where(checkpoint, split, seed, splitting, out, note)
+    budget = tile_budget(task, opts.tile_megapixels)
+    with inference_precision(task.model, opts.precision) as precision, tiling(task.model, budget):
+        result = handler.fn(task, opts, where)
+    return dataclasses.replace(result, out=out, note=note, precision=precision)
+
+
+def evaluate(run: Any, data: str, split: str | None = None, out: str | Path | None = None, **options: Any) -> dict:
+    """Metrics of a trained model on a data split, as ``aekit evaluate`` computes them.
+
+    ``run``: what ``aekit.train`` returned, a run directory (best.ckpt, else last.ckpt) or a checkpoint.
+    ``split``: default the run's recorded test split on its training data, every item of other data.
+    Writes the metrics JSON/Markdown and figures to ``out`` (default ``RUN/evaluations/<data>-<split>``, the
+    CLI's place) and returns the metrics dict written there. ``options``: the task's own (``batch_size``,
+    ``precision``, ``classes``, ``median_scaling``, ...; ``aekit evaluate --help`` lists them all).
+    """
+    return evaluate_run(run, data=data, split=split, out=out, **options).metrics
+
+
+def predict(run: Any, inputs: str | Path, out: str | Path, **options: Any) -> list[Path]:
+    """Run a trained model over an image file or a folder, as ``aekit predict``; returns the files written.
+
+    Outputs keep the inputs' sub-folders; ``out`` may be neither the input folder nor inside it.
+    ``options``: ``batch_size``, ``precision``, ``tile_megapixels`` and the task's own (``alpha``, ``compare``,
+    ``focal``/``baseline``, ...).
+    """
+    from aekit.engine import inference_precision
+    from aekit.tiling import tiling
+
+    inputs, out = Path(inputs), Path(out)
+    checkpoint = resolve_checkpoint(run)
+    if not inputs.exists():
+        raise DataError(f"--input {inputs} does not exist")
+    if inputs.resolve() == out.resolve() or (inputs.is_dir() and out.resolve().is_relative_to(inputs.resolve())):
+        raise DataError(f"--output {out} is the input folder or inside it; choose another folder")
+    task, handler = _task_and_handler(checkpoint, PREDICTORS, "predictor")
+    opts = make_options(
+        handler.options, f"predict ({task.task_name} checkpoint)", {"inputs": inputs, "out": out, **options}
+    )
+    with inference_precision(task.model, opts.precision), tiling(task.model, tile_budget(task, opts.tile_megapixels)):
+        return list(handler.fn(task, opts))

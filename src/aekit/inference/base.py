@@ -1,0 +1,217 @@
+"""What every evaluator and predictor shares: typed options, the registries keyed by the checkpoint's task
+name, finding a run's checkpoint, and writing results.
+
+An evaluator is ``fn(task, opts, where) -> Evaluation``, registered with its options class (a dataclass that
+extends :class:`EvaluateOptions` with the task's own fields); a predictor is ``fn(task, opts) -> list[Path]``
+with a :class:`PredictOptions` subclass. The options classes are the one definition of every option: the
+Python keyword arguments and the ``aekit evaluate`` / ``aekit predict`` flags (and their help) come from them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aekit.data.base import DataError
+from aekit.io import atomic_write_bytes
+
+
+def option(default: Any = dataclasses.MISSING, help: str = "", **meta: Any) -> Any:
+    """A dataclass field with its help text (shown by ``--help``); ``flag=``/``choices=`` shape the CLI flag."""
+    return field(default=default, metadata={"help": help, **meta})
+
+
+@dataclass
+class EvaluateOptions:
+    """Options of ``aekit evaluate`` that every task takes."""
+
+    data: str = option(help="data spec, e.g. mnist5k, folder:path, camvid:path")
+    split: str | None = option(
+        None,
+        "default: the run's recorded test split on its training data, every item of other data",
+        choices=("train", "val", "test", "all"),
+    )
+    out: Path | None = option(
+        None, "folder for metrics.json/.md (default: <run>/evaluations/<data>-<split>, one per data set and split)"
+    )
+    batch_size: int = option(64, "images per forward pass")
+    precision: str = option("auto", "auto (bf16 where fast, as training), 32, bf16-mixed")
+    tile_megapixels: float = option(1.0, "tile larger inputs (0: never)")
+    seed: int | None = option(None, "seed of the data split (default: the run's)")
+
+
+@dataclass
+class PredictOptions:
+    """Options of ``aekit predict`` that every task takes."""
+
+    inputs: Path = option(help="an image file or a folder", flag="--input")
+    out: Path = option(help="output folder (never the input folder)", flag="--output")
+    batch_size: int = option(16, "images per forward pass")
+    precision: str = option("auto", "auto (bf16 where fast, as training), 32, bf16-mixed")
+    tile_megapixels: float = option(1.0, "tile larger inputs (0: never)")
+
+
+@dataclass
+class Where:
+    """What ``evaluate`` decided before calling the task's evaluator (resolved from the run and the options)."""
+
+    checkpoint: Path
+    split: str  # the split name to read ("test" when every item is scored)
+    seed: int
+    splitting: Any  # aekit.data.splits.SplitSpec
+    out: Path
+    note: str  # a sentence saying which items are scored
+
+    def split_options(self) -> dict[str, Any]:
+        """Keyword options for ``open_data``: the run's recorded split (or the whole data) and seed."""
+        return {"seed": self.seed, "splitting": self.splitting}
+
+
+@dataclass
+class Evaluation:
+    """What an evaluator returns: the metrics (as written to the metrics JSON), a Markdown report, the files."""
+
+    metrics: dict[str, Any]
+    markdown: str
+    files: list[Path]
+    out: Path | None = None
+    note: str = ""
+    precision: str = ""
+
+
+@dataclass
+class Handler:
+    fn: Callable[..., Any]
+    options: type
+
+
+EVALUATORS: dict[str, Handler] = {}
+PREDICTORS: dict[str, Handler] = {}
+
+
+def register_evaluator(task_name: str, options: type[EvaluateOptions] = EvaluateOptions) -> Callable:
+    """Decorator: ``fn(task, opts, where) -> Evaluation`` evaluates checkpoints of ``task_name``."""
+
+    def wrap(fn: Callable) -> Callable:
+        EVALUATORS[task_name] = Handler(fn, options)
+        return fn
+
+    return wrap
+
+
+def register_predictor(task_name: str, options: type[PredictOptions] = PredictOptions) -> Callable:
+    """Decorator: ``fn(task, opts) -> list[Path]`` predicts with checkpoints of ``task_name``."""
+
+    def wrap(fn: Callable) -> Callable:
+        PREDICTORS[task_name] = Handler(fn, options)
+        return fn
+
+    return wrap
+
+
+def import_builtin() -> None:
+    """Register the built-in evaluators and predictors (imported on first use, not with ``import aekit``)."""
+    import aekit.inference.classification  # noqa: F401
+    import aekit.inference.image_regression  # noqa: F401
+    import aekit.inference.reconstruction  # noqa: F401
+    import aekit.inference.segmentation  # noqa: F401
+    import aekit.inference.stereo  # noqa: F401
+
+
+def make_options(cls: type, what: str, values: dict[str, Any]) -> Any:
+    """``cls(**values)``, refusing options this task does not take with a line that lists the ones it does."""
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(k for k in values if k not in names)
+    if unknown:
+        flags = ", ".join(f"{k} (--{k.replace('_', '-')})" for k in unknown)
+        raise DataError(f"{what} does not take {flags}; it takes: "
+                        f"{', '.join(sorted(names))}")  # fmt: skip
+    missing = [f.name for f in dataclasses.fields(cls) if f.name not in values and _required(f)]
+    if missing:
+        raise DataError(f"{what} needs {', '.join(missing)}")
+    return cls(**values)
+
+
+def _required(f: dataclasses.Field) -> bool:
+    return f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+
+
+def option_classes(registry: dict[str, Handler]) -> list[type]:
+    """The options classes of every registered handler (base class first), for building CLI flags."""
+    import_builtin()
+    seen: list[type] = []
+    for handler in registry.values():
+        for cls in reversed(handler.options.__mro__):
+            if dataclasses.is_dataclass(cls) and cls not in seen:
+                seen.append(cls)
+    return seen
+
+
+def resolve_checkpoint(run: Any) -> Path:
+    """The checkpoint of ``run``: a handle with ``.best_checkpoint`` (what ``aekit.train`` returns), a run
+    directory (its best.ckpt, else last.ckpt) or a ``.ckpt`` path."""
+    best = getattr(run, "best_checkpoint", None)
+    if best is not None:  # a run with no best checkpoint yet falls back to its directory (last.ckpt)
+        run = best if str(best) and Path(best).is_file() else getattr(run, "run_dir", None) or best
+    if not isinstance(run, str | Path):
+        raise DataError(f"run {run!r}: pass a run directory, a .ckpt path or what aekit.train returned")
+    path = Path(run)
+    if path.is_dir():
+        for name in ("best.ckpt", "last.ckpt"):
+            if (path / name).is_file():
+                return path / name
+        raise DataError(f"{path} holds no best.ckpt or last.ckpt; is it an aekit run directory?")
+    if not path.exists():
+        raise DataError(f"checkpoint {path} does not exist")
+    if path.suffix != ".ckpt":
+        raise DataError(f"{path}: pass a run directory or a .ckpt written by aekit train (not a {path.suffix} file)")
+    return path
+
+
+def evaluation_dir(checkpoint: Path, data: str, split: str, whole: bool) -> Path:
+    """``<run>/evaluations/<data set>-<split>``: evaluating another data set or split never overwrites one."""
+    first = Path(data.partition(":")[2].split(",")[0] or data)
+    name = re.sub(r"[^A-Za-z0-9._-]+", "_", "_".join(p for p in (first.parent.name, first.name) if p) or data)
+    run = checkpoint if checkpoint.is_dir() else checkpoint.parent
+    return run / "evaluations" / f"{name}-{'all' if whole else split}"
+
+
+def tile_budget(task: Any, tile_megapixels: float | None) -> int | None:
+    """Pixels per forward pass above which dense models are tiled (None for models that cannot be)."""
+    from aekit.tiling import TILED_TASKS
+
+    mp = tile_megapixels or 0
+    return int(mp * 1024 * 1024) if mp > 0 and getattr(task, "task_name", "") in TILED_TASKS else None
+
+
+def write_json(path: str | Path, data: Any) -> Path:
+    """Atomic: a killed evaluation never leaves half a metrics file."""
+    path = Path(path)
+    atomic_write_bytes(path, (json.dumps(data, indent=2, default=float) + "\n").encode())
+    return path
+
+
+def write_text(path: str | Path, text: str) -> Path:
+    path = Path(path)
+    atomic_write_bytes(path, text.encode())
+    return path
+
+
+def output_paths(files: list[Path], root: Path, out: Path, suffix: str = "", ext: str = "") -> list[Path]:
+    """One output path per input, at its path relative to ``root`` (so same-named files in different
+    sub-folders stay apart), named after its stem + ``suffix`` + ``ext``; refuses to overwrite any input."""
+    base = root if root.is_dir() else root.parent
+    outs = []
+    for f in files:
+        rel = f.relative_to(base)
+        outs.append(out / rel.with_name(rel.stem + suffix + ext))
+    inputs = {f.resolve() for f in files}
+    clash = [o for o in outs if o.resolve() in inputs]
+    if clash:
+        raise DataError(f"writing {clash[0]} would overwrite an input image; choose another --output folder")
+    return outs
