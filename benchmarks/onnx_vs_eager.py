@@ -1,7 +1,7 @@
 """ONNX Runtime vs PyTorch eager on CPU: the registered ``unet`` at 256x256, images per second, in one run.
 
 Both run the same weights, the same input and the same thread count, alternating rounds so that a
-change in machine load hits both alike; the ONNX file is made by ``aekit.export.export_onnx`` (which
+change in machine load hits both alike; the ONNX file is made by ``aekit.exporters.export_onnx`` (which
 also checks that its output matches PyTorch's).
 
     python benchmarks/onnx_vs_eager.py --size 256 --batch 1 --rounds 5 --iters 5
@@ -23,7 +23,7 @@ import onnxruntime as ort
 import torch
 
 import aekit
-from aekit.export import export_onnx
+from aekit.exporters import export_onnx
 
 
 def timed(fn, iters: int) -> float:

@@ -10,7 +10,7 @@ import torch
 
 import aekit
 from aekit.cli.main import main
-from aekit.export import DEFAULT_SIZE, ExportError, example_input, export_onnx, export_torch
+from aekit.exporters import DEFAULT_SIZE, ExportError, example_input, export_onnx, export_torch
 
 
 @pytest.fixture(autouse=True, scope="module")

@@ -22,11 +22,11 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     """``aekit.evaluate`` / ``predict`` / ``export`` load on first use: ``import aekit`` stays light (no data
-    readers, no Lightning). ``aekit.export`` is a callable module: ``aekit.export(run, format="onnx", out=...)``."""
+    readers, no Lightning)."""
     import importlib
 
     if name == "export":
-        return importlib.import_module("aekit.export")
+        return importlib.import_module("aekit.exporters").export_run
     if name in ("evaluate", "predict"):
         return getattr(importlib.import_module("aekit.inference"), name)
     raise AttributeError(f"module 'aekit' has no attribute {name!r}")

@@ -72,7 +72,7 @@ def task_notes(registry: dict[str, Any]) -> dict[str, str]:
 
 def add_parsers(sub: Any) -> None:
     """The evaluate, predict and export sub-commands."""
-    from aekit.export import ExportOptions
+    from aekit.exporters import ExportOptions
     from aekit.inference.base import EVALUATORS, PREDICTORS, option_classes
 
     evaluate = sub.add_parser("evaluate", help="metrics of a trained model on a data split")
@@ -111,7 +111,7 @@ def run_predict(args: argparse.Namespace) -> int:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    from aekit.export import ExportError, export_run
+    from aekit.exporters import ExportError, export_run
 
     try:
         result = export_run(args.source, strict=False, **given(args))

@@ -7,16 +7,13 @@ sizes). ONNX goes through PyTorch's ``torch.export``-based exporter (``dynamo=Tr
 SegNet-style max-unpooling (``aten.max_unpool2d`` is decomposed into scatter ops); the older
 TorchScript exporter cannot export it.
 
-``aekit.export(run, format="onnx", out=...)`` (what ``aekit export`` calls) is :func:`export_run`: this module
-is callable, so ``aekit.export`` is both the function users expect and the module holding the exporters.
+``aekit.export(run, format="onnx", out=...)`` (what ``aekit export`` calls) is :func:`export_run`.
 """
 
 from __future__ import annotations
 
 import inspect
 import logging
-import sys
-import types
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -242,12 +239,3 @@ def export_run(run: Any, format: str = "onnx", out: str | Path | None = None, st
     example = example_input(model, parse_size(opts.input_size), opts.batch)
     return EXPORTERS[opts.format](model, opts.out, example, atol=opts.atol or DEFAULT_ATOL, strict=strict)
 
-
-class _CallableModule(types.ModuleType):
-    """``aekit.export(run, ...)`` runs :func:`export_run`, while ``aekit.export.export_onnx`` etc. stay reachable."""
-
-    def __call__(self, *args: Any, **kwargs: Any) -> ExportResult:
-        return export_run(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
