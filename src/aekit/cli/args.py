@@ -97,5 +97,7 @@ def apply_saved_defaults(parser: argparse.ArgumentParser, cls: type[Recipe], pat
     values = cls.saved_values(path, where=f"--config {path}")
     parser.set_defaults(**values)
     for action in parser._actions:
-        if action.dest in values and action.option_strings:
+        if action.dest in values:
             action.required = False
+            if not action.option_strings:  # a positional the file supplies may be left out
+                action.nargs = "?"

@@ -96,9 +96,15 @@ def run_models(args: argparse.Namespace) -> int:
     return 0
 
 
+# command words (("train", "ae"), ("study", "upsampling"), ("finetune",)) -> (sub-parser, recipe), for --config
+RECIPE_PARSERS: dict[tuple[str, ...], tuple[argparse.ArgumentParser, type[Recipe]]] = {}
+
+
 def recipe_parser(sub: argparse._SubParsersAction, cls: type[Recipe]) -> argparse.ArgumentParser:
     """The sub-command of a recipe: flags generated from its config fields, plus --out/--config[/--resume]."""
     p = sub.add_parser(cls.name, help=cls.help, description=cls.help)
+    words = {"train": ("train",), "study": ("study",)}.get(cls.kind, ())
+    RECIPE_PARSERS[(*words, cls.name)] = (p, cls)
     add_config_arguments(p, cls)
     add_run_arguments(p, cls)
     p.set_defaults(_run=run_recipe, _recipe=cls, _parser=p)
@@ -179,12 +185,14 @@ def run_predict(args: argparse.Namespace) -> int:
 
 
 def _apply_config_defaults(parser: argparse.ArgumentParser, argv: Sequence[str]) -> argparse.Namespace:
-    """``aekit train RECIPE --config run/config.yaml``: the saved values become defaults, flags override."""
-    args = parser.parse_args(argv)
-    config_path = getattr(args, "config", None)
-    if config_path is None or not hasattr(args, "_recipe"):
-        return args
-    apply_saved_defaults(args._parser, args._recipe, config_path)
+    """``aekit train RECIPE --config run/config.yaml``: the saved values become defaults, flags override (read
+    before parsing, so a required flag the file supplies, such as --data, may be left out)."""
+    path = next((argv[i + 1] for i, a in enumerate(argv[:-1]) if a == "--config"), None)
+    path = path or next((a.partition("=")[2] for a in argv if a.startswith("--config=")), None)
+    words = tuple(a for a in argv[:2] if not a.startswith("-"))
+    found = next((v for k, v in RECIPE_PARSERS.items() if words[: len(k)] == k), None)
+    if path is not None and found is not None:
+        apply_saved_defaults(found[0], found[1], Path(path))
     return parser.parse_args(argv)
 
 
