@@ -2,6 +2,7 @@
 
 from typing import Any
 
+import aekit.models  # noqa: F401  (registers the built-in models; the registry itself imports no model)
 from aekit.io import load, save_model
 from aekit.registry import create_model, list_models, register_model
 

@@ -236,5 +236,6 @@ class TrainRecipe(Recipe, SplitFields, TrainFields):
         task, datamodule = self.build()
         config = {"recipe": self.name, "args": self.to_dict(), "task": dict(task.hparams)}
         result = fit(task, datamodule, out, self.train_config(*(self._monitor or ())), config, resume=resume)
-        result.config = config
+        written = result.run_dir / "config.yaml"  # as written (rank 0), with the resolved train section
+        result.config = read_yaml(written) if written.is_file() else config
         return result
