@@ -37,9 +37,8 @@ def add_config_arguments(parser: argparse.ArgumentParser, cls: type[Recipe]) -> 
         specs.append((f, info))
     order = [info.get("group") for _, info in specs]
     names = list(dict.fromkeys(order))
-    names = [g for g in names if not any(str(g).startswith(x) for x in LAST_GROUPS)] + [
-        g for g in names if any(str(g).startswith(x) for x in LAST_GROUPS)
-    ]
+    last = [g for g in names if any(str(g).startswith(x) for x in LAST_GROUPS)]
+    names = [g for g in names if g == "data"] + [g for g in names if g != "data" and g not in last] + last
     for g in names:
         groups[g] = parser if g is None else parser.add_argument_group(g)
     annotations = hints(cls)

@@ -174,7 +174,7 @@ class TrainFields:
                                         "fp32)", group=TRAINING)  # fmt: skip
     deterministic: bool = option(False, help="deterministic kernels (bit-identical GPU reruns; slower)",
                                  group=TRAINING)  # fmt: skip
-    progress: bool = option(True, help="progress bar on a terminal (logs only when off)", negate="--no-progress",
+    progress: bool = option(True, help="progress bar on a terminal", negate="--no-progress",
                             group=TRAINING)  # fmt: skip
     logger: str = option("csv", help="training log: csv (metrics.csv) or tensorboard (also events for "
                          "TensorBoard under tensorboard/)", choices=["csv", "tensorboard"], group=TRAINING)  # fmt: skip
@@ -217,6 +217,12 @@ class TrainRecipe(Recipe, SplitFields, TrainFields):
     def build(self) -> tuple[Any, Any]:
         """``(task, datamodule)`` for this config; may call :meth:`monitor` to choose the best-checkpoint metric."""
         raise NotImplementedError
+
+    def datamodule(self, splits: Any) -> Any:
+        """The one DataModule over opened splits, with this config's batch size, workers and seed."""
+        from aekit.data import DataModule
+
+        return DataModule(splits, self.batch_size, self.num_workers, self.seed)
 
     def monitor(self, metric: str, mode: str) -> None:
         """The metric (and min/max) that chooses best.ckpt, decided by ``build`` (e.g. val/miou when there is a val

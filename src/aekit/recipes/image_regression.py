@@ -59,7 +59,7 @@ class SuperResolution(TrainRecipe):
                       "downscale": splits.info["downscale"], "seed": self.seed},  # fmt: skip
             **self.optim(1e-3),
         )
-        return task, DataModule(splits, self.batch_size, self.num_workers, self.seed)
+        return task, self.datamodule(splits)
 
 
 @register_recipe
@@ -99,4 +99,4 @@ class Depth(TrainRecipe):
                       "depth_scale": self.depth_scale, "seed": self.seed},  # fmt: skip
             **self.optim(1e-3),
         )
-        return task, DataModule(splits, self.batch_size, self.num_workers, self.seed)
+        return task, self.datamodule(splits)

@@ -77,4 +77,4 @@ class Autoencoder(ImageDataFields, TrainRecipe):
             metadata={"data": splits.info.get("source", self.data), "channels": channels, "image_size": size},
             **self.optim(3e-3),
         )
-        return task, DataModule(splits, self.batch_size, self.num_workers, self.seed)
+        return task, self.datamodule(splits)

@@ -158,7 +158,7 @@ class Segmentation(TrainRecipe):
         task = self.task(splits)
         if splits.val is not None:
             self.monitor("val/miou", "max")
-        return task, DataModule(splits, self.batch_size, self.num_workers, self.seed)
+        return task, self.datamodule(splits)
 
 
 @register_recipe
@@ -222,7 +222,7 @@ class UpsamplingStudy(SegNet):
     kind: ClassVar[str] = "study"
     help: ClassVar[str] = "train one network per upsampling mode; one table and one figure"
 
-    task_name: str = option("segmentation", help="which problem the study trains (segmentation)", flag="--task",
+    task_name: str = option("segmentation", help="which problem the study trains", flag="--task",
                             group=STUDY)  # fmt: skip
     modes: list[str] = option(list(UPSAMPLE_MODES), help="comma list of upsampling modes", group=STUDY)
     max_train_images: int | None = option(None, help="use only the first N training images", group=STUDY)

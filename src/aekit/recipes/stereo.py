@@ -86,4 +86,4 @@ class StereoDepth(TrainRecipe):
             },
             **self.optim(1e-3),
         )
-        return task, DataModule(splits, self.batch_size, self.num_workers, self.seed)
+        return task, self.datamodule(splits)
