@@ -366,6 +366,8 @@ def test_cli_train_evaluate_predict_and_study(tmp_path: Path, capsys: pytest.Cap
         assert row["miou"] == pytest.approx(100 * evaluate_dataset(best, ds)["miou"], abs=0.006)  # percent, 2 decimals
     assert (out / "results.md").is_file() and (out / "predictions.png").is_file()
     assert (out / "nearest" / "best.ckpt").is_file()
+    study = aekit.recipes.load(out / "recipe.yaml")  # the study's typed config, as Python would write it
+    assert isinstance(study, aekit.recipes.UpsamplingStudy) and study.modes == ["nearest", "max_unpool"]
 
 
 def test_cli_reports_bad_data_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

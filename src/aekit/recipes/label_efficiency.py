@@ -124,6 +124,7 @@ class Finetune(LabeledDataFields, FinetuneFields, Recipe):
         set_threads()
         quiet_lightning()
         out = Path(out) if out is not None else self.default_out()
+        self.to_yaml(out / "recipe.yaml")  # this config: aekit.recipes.load / aekit finetune --config read it back
         ae = load(self.checkpoint)
         splits = open_data(self.data, **self.data_options(getattr(ae, "image_size", None)))
         pool = ConcatDataset([d for d in (splits.train, splits.val) if d is not None and len(d)])
@@ -237,4 +238,5 @@ class LabelEfficiency(LabeledDataFields, FinetuneFields, Recipe):
 
         set_threads()
         out = Path(out) if out is not None else self.default_out()
+        self.to_yaml(out / "recipe.yaml")  # this config: aekit.recipes.load / --config read it back
         return run_label_efficiency(self.experiment_config(out))

@@ -234,6 +234,7 @@ class UpsamplingStudy(SegNet):
 
         set_threads()
         out = Path(out) if out is not None else self.default_out()
+        self.to_yaml(out / "recipe.yaml")  # this config: aekit.recipes.load / --config read it back
         t0 = time.time()
         result = run_upsampling_study(self.task_name, list(self.modes), out, self.train_config(), self)
         result["minutes"] = (time.time() - t0) / 60
