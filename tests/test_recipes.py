@@ -144,3 +144,10 @@ def test_every_cli_recipe_comes_from_the_registry() -> None:
     train = next(a for a in sub.choices["train"]._actions if a.dest == "recipe")
     assert sorted(train.choices) == list_recipes("train")
     assert set(list_recipes("command")) <= set(sub.choices)
+
+
+def test_split_fields_are_the_split_options_every_reader_takes() -> None:
+    from aekit.data.options import SPLIT_KEYS
+    from aekit.recipes import SplitFields
+
+    assert [f.name for f in fields(SplitFields)] == list(SPLIT_KEYS)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from aekit.recipes.base import split_options  # noqa: F401  (evaluators: the split flags + seed)
+from aekit.data.options import split_options  # noqa: F401  (evaluators: the split flags + seed)
 
 ArgAdder = Callable[[argparse.ArgumentParser], None]
 

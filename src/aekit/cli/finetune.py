@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from aekit.cli.common import add_option_once, evaluate_options, evaluator, predictor, printer, write_json
-from aekit.recipes.label_efficiency import labeled_data_options
+from aekit.data.options import labeled_data_options
 from aekit.report import markdown_table
 
 

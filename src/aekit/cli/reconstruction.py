@@ -25,10 +25,10 @@ from aekit.cli.common import (
 from aekit.data import DataSplits
 from aekit.data.base import DataError
 from aekit.data.images import MODES, list_images, read_image, to_tensor
+from aekit.data.options import image_shape, open_images
 from aekit.experiments.pca import Stacked, autoencode, compare_with_pca, fit_pca, project_2d, stack_dataset
 from aekit.io import load as aekit_load
 from aekit.models.autoencoder import ConvAutoencoder
-from aekit.recipes.reconstruction import image_shape, open_images
 from aekit.report import embedding_figure, image_grid, markdown_table
 from aekit.tasks import ReconstructionTask
 

@@ -21,8 +21,7 @@ from aekit.cli.common import (
     printer,
     write_json,
 )
-from aekit.data import DataSplits
-from aekit.recipes.segmentation import open_seg_data as recipe_open_seg_data
+from aekit.data.options import open_seg_data
 from aekit.report.segmentation import prediction_figure
 from aekit.tasks.segmentation import SegmentationTask, evaluate_dataset
 
@@ -37,11 +36,6 @@ def add_seg_data_options(p: argparse.ArgumentParser) -> None:
     add_option_once(p, "--binary-masks", action="store_true", help="masks are {0,255}: map to classes {0,1}")
     add_option_once(p, "--channels", type=int, default=None, help="convert images to 1, 3 or 4 channels")
     add_option_once(p, "--image-size", default=None, help="resize images and masks to N or H,W")
-
-
-def open_seg_data(args: argparse.Namespace, train: bool = True, normalize: bool = True) -> DataSplits:
-    """Open ``args.data`` with the segmentation options (:func:`aekit.recipes.segmentation.open_seg_data`)."""
-    return recipe_open_seg_data(args, train=train, normalize=normalize)
 
 
 # -- evaluate ------------------------------------------------------------------------------------------------

@@ -8,11 +8,12 @@ run's config.yaml and the CLI flags (``aekit.cli.args`` generates them). A train
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
 from aekit.config import ConfigError, checked_values, documented, from_dict, option, read_yaml, to_dict
+from aekit.data.options import split_options
 from aekit.engine import FitResult, TrainConfig
 
 R = TypeVar("R", bound=type)
@@ -131,16 +132,6 @@ class SplitFields:
 
     def split_options(self) -> dict[str, Any]:
         return split_options(self)
-
-
-def split_options(cfg: Any) -> dict[str, Any]:
-    """The split fields of ``cfg`` (a config, or a namespace that may lack some) plus its seed, as keyword options
-    for ``open_data``; a recorded ``splitting`` (aekit evaluate: the run's own split) is passed on."""
-    out = {f.name: getattr(cfg, f.name, None) for f in fields(SplitFields)}
-    out["seed"] = getattr(cfg, "seed", 0)
-    if getattr(cfg, "splitting", None) is not None:
-        out["splitting"] = cfg.splitting
-    return out
 
 
 TRAINING = "training"

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from aekit.config import option, override
+from aekit.data.options import labeled_data_options
 from aekit.experiments.label_efficiency import DEFAULT_METHODS, FINETUNE_MODES, METHODS, FinetuneConfig
 from aekit.recipes.base import Recipe, register_recipe
 
@@ -37,13 +38,6 @@ class LabeledDataFields:
 
     def data_options(self, image_size: Any = None) -> dict[str, Any]:
         return labeled_data_options(self, image_size)
-
-
-def labeled_data_options(cfg: Any, image_size: Any = None) -> dict[str, Any]:
-    """``open_data`` keywords of the labeled-data fields of ``cfg`` (a config or a namespace)."""
-    return {"image_size": cfg.image_size or image_size, "labels": cfg.labels, "target": cfg.target,
-            "window": cfg.window, "axis": cfg.axis, "test_images": cfg.test_images, "test_labels": cfg.test_labels,
-            "seed": cfg.split_seed}  # fmt: skip
 
 
 @dataclass(kw_only=True)

@@ -6,8 +6,9 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from aekit.config import option
-from aekit.data import DataModule, DataSplits, open_data
-from aekit.recipes.base import TrainRecipe, register_recipe, split_options
+from aekit.data import DataModule
+from aekit.data.options import image_shape, open_images
+from aekit.recipes.base import TrainRecipe, register_recipe
 from aekit.tasks import ReconstructionTask
 
 DATA, MODEL = "data", "model"
@@ -23,20 +24,6 @@ class ImageDataFields:
     channels: int | None = option(None, help="convert images to 1, 3 or 4 channels", group=DATA)
     test_images: str | None = option(None, help="IDX test images by path (MNIST)", group=DATA)
     test_labels: str | None = option(None, help="IDX test labels by path (MNIST)", group=DATA)
-
-
-def open_images(cfg: Any) -> DataSplits:
-    """Open ``cfg.data`` with the image options and split fields of ``cfg`` (a config or a namespace)."""
-    return open_data(cfg.data, image_size=cfg.image_size, channels=cfg.channels, test_images=cfg.test_images,
-                     test_labels=cfg.test_labels, **split_options(cfg))  # fmt: skip
-
-
-def image_shape(splits: DataSplits) -> tuple[int, list[int]]:
-    """(channels, [H, W]) from the source's info, else from its first training item."""
-    if "channels" in splits.info and "image_size" in splits.info:
-        return int(splits.info["channels"]), [int(s) for s in splits.info["image_size"]]
-    x = splits.split("train")[0]["image"]
-    return int(x.shape[0]), [int(x.shape[1]), int(x.shape[2])]
 
 
 @register_recipe

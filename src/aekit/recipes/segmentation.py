@@ -11,10 +11,11 @@ from typing import Any, ClassVar
 import numpy as np
 
 from aekit.config import option, override
-from aekit.data import DataModule, DataSplits, open_data
+from aekit.data import DataModule, DataSplits
 from aekit.data.base import DataError
+from aekit.data.options import int_list, open_seg_data
 from aekit.nn.upsample import UPSAMPLE_MODES
-from aekit.recipes.base import TrainRecipe, register_recipe, split_options
+from aekit.recipes.base import TrainRecipe, register_recipe
 from aekit.tasks.segmentation import SegmentationTask, task_for_data
 
 DATA, MODEL, OBJECTIVE = "data", "model", "objective"
@@ -22,42 +23,6 @@ DATA_HELP = (
     "camvid[:ROOT] (train/trainannot, val/valannot), pairs:IMAGES,MASKS (same stems), isbi2012[:ROOT]; "
     "default roots under $AEKIT_DATA"
 )
-
-
-def int_list(text: str | list[int]) -> list[int]:
-    """``"0,1,2"`` (or a list) -> ``[0, 1, 2]``."""
-    if isinstance(text, (list, tuple)):
-        return [int(t) for t in text]
-    return [int(t) for t in str(text).split(",") if t.strip()]
-
-
-def open_seg_data(cfg: Any, train: bool = True, normalize: bool = True) -> DataSplits:
-    """Open ``cfg.data`` with the segmentation options of ``cfg`` (a config, or a namespace with the same names;
-    ``binary_masks``, ``hflip``/``augment`` optional), augmentation only when ``train``."""
-    opts: dict[str, Any] = {
-        "classes": cfg.classes,
-        "ignore_index": cfg.ignore_index,
-        "mask_suffix": cfg.mask_suffix,
-        "palette": cfg.palette,
-        "binary": bool(getattr(cfg, "binary_masks", False)),
-        "channels": cfg.channels,
-        "image_size": cfg.image_size,
-        "normalize": normalize,
-        **split_options(cfg),
-    }
-    if train:
-        opts |= {"crop_size": cfg.crop_size, "scale": cfg.scale, "hflip": _on(cfg, "hflip"),
-                 "augment": _on(cfg, "augment")}  # fmt: skip
-    else:
-        opts["augment"] = False
-    return open_data(cfg.data, **opts)
-
-
-def _on(cfg: Any, name: str) -> bool:
-    """A True-by-default switch of a config (``hflip``) or of an older namespace (``no_hflip``)."""
-    if hasattr(cfg, name):
-        return bool(getattr(cfg, name))
-    return not getattr(cfg, "no_" + name, False)
 
 
 def resolve_class_weights(
