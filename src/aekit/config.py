@@ -254,7 +254,9 @@ def read_yaml(path: str | Path, where: str | None = None) -> Any:
 def documented(cls: type[T]) -> type[T]:
     """Append every field's type, default and help to the class docstring, so ``help(cls)`` documents them."""
     lines = []
-    for f in fields(cls):  # type: ignore[arg-type]
+    shared = ("splits", "training")  # the engine's and the split's fields after the problem's own
+    ordered = sorted(fields(cls), key=lambda f: str(field_info(cls, f.name).get("group")).startswith(shared))  # type: ignore[arg-type]
+    for f in ordered:
         info = field_info(cls, f.name)
         default = default_of(f)
         shown = "required" if default is MISSING else f"default {default!r}"
