@@ -224,13 +224,16 @@ def test_finetune_cli_writes_a_run_and_metrics(ae_run: Path, toy_npz: Path, tmp_
     from aekit.cli.main import main
 
     out = tmp_path / "ft"
-    rc = main(
-        [
-            "finetune", str(ae_run / "best.ckpt"), "--data", f"npy:{toy_npz}", "--labels-per-class", "2",
-            "--steps", "2", "--ft-epochs", "1", "--ft-batch-size", "6", "--mode", "full", "--out", str(out),
-        ]
-    )  # fmt: skip
-    assert rc == 0
+    argv = [
+        "finetune", str(ae_run / "best.ckpt"), "--data", f"npy:{toy_npz}", "--labels-per-class", "2",
+        "--steps", "2", "--ft-epochs", "1", "--ft-batch-size", "6", "--mode", "full", "--out", str(out),
+    ]  # fmt: skip
+    assert main(argv) == 0
+    # the run keeps its typed config, the one Python's aekit.recipes.Finetune(...) would be
+    from aekit.cli.main import parse_config
+
+    saved = aekit.recipes.load(out / "recipe.yaml")
+    assert saved == parse_config(argv) and saved.labels_per_class == 2 and saved.mode == "full"
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["stages"][0]["stage"] == "full" and metrics["stages"][0]["n_labeled"] == 6
     assert (out / "best.ckpt").is_file() and (out / "model.safetensors").is_file()

@@ -14,7 +14,7 @@ from conftest import SHARED_DATA, needs_shared_data
 from PIL import Image
 
 import aekit
-from aekit.cli.main import build_parser, main
+from aekit.cli.main import main
 from aekit.data import DataModule, open_data
 from aekit.data.base import DataError
 from aekit.data.transforms import JointTransform
@@ -289,7 +289,7 @@ def test_tiny_shapes_are_learned_to_high_iou(tmp_path: Path) -> None:
 
 
 def test_init_encoder_from_an_autoencoder_changes_exactly_the_encoder(tmp_path: Path) -> None:
-    from aekit.cli.segmentation import segmentation_task
+    from aekit.recipes import UNet
 
     imgs, masks = make_shapes(tmp_path / "d", n=6)
     ae = aekit.create_model("autoencoder", in_channels=3, image_size=24, widths=[8, 16, 16], blocks_per_stage=2,
@@ -297,15 +297,12 @@ def test_init_encoder_from_an_autoencoder_changes_exactly_the_encoder(tmp_path: 
     # distinct from any fresh initialisation (buffers such as BN running statistics included)
     ae.load_state_dict({k: v + 1 if v.is_floating_point() else v for k, v in ae.state_dict().items()})
     save_model(ae, tmp_path / "ae")
-    common = ["train", "unet", "--data", f"pairs:{imgs},{masks}", "--widths", "8,16,16", "--blocks", "2"]
-    parser = build_parser()
-    args_plain = parser.parse_args(common)
-    args_init = parser.parse_args([*common, "--init-encoder", str(tmp_path / "ae")])
+    common = {"data": f"pairs:{imgs},{masks}", "widths": [8, 16, 16], "blocks": 2}
     splits = open_data(f"pairs:{imgs},{masks}")
     L.seed_everything(3, verbose=False)
-    plain = segmentation_task(args_plain, splits).model.state_dict()
+    plain = UNet(**common).task(splits).model.state_dict()
     L.seed_everything(3, verbose=False)
-    init = segmentation_task(args_init, splits).model.state_dict()
+    init = UNet(**common, init_encoder=str(tmp_path / "ae")).task(splits).model.state_dict()
     ae_state = ae.state_dict()
     for k, v in init.items():
         if k.startswith("encoder."):
@@ -369,6 +366,8 @@ def test_cli_train_evaluate_predict_and_study(tmp_path: Path, capsys: pytest.Cap
         assert row["miou"] == pytest.approx(100 * evaluate_dataset(best, ds)["miou"], abs=0.006)  # percent, 2 decimals
     assert (out / "results.md").is_file() and (out / "predictions.png").is_file()
     assert (out / "nearest" / "best.ckpt").is_file()
+    study = aekit.recipes.load(out / "recipe.yaml")  # the study's typed config, as Python would write it
+    assert isinstance(study, aekit.recipes.UpsamplingStudy) and study.modes == ["nearest", "max_unpool"]
 
 
 def test_cli_reports_bad_data_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

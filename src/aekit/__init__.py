@@ -2,6 +2,7 @@
 
 from typing import Any
 
+import aekit.models  # noqa: F401  (registers the built-in models; the registry itself imports no model)
 from aekit.io import load, save_model
 from aekit.registry import create_model, list_models, register_model
 
@@ -15,16 +16,22 @@ __all__ = [
     "list_models",
     "load",
     "predict",
+    "recipes",
     "register_model",
     "save_model",
+    "train",
 ]
 
 
 def __getattr__(name: str) -> Any:
-    """``aekit.evaluate`` / ``predict`` / ``export`` load on first use: ``import aekit`` stays light (no data
-    readers, no Lightning)."""
+    """``aekit.train`` / ``evaluate`` / ``predict`` / ``export`` and ``aekit.recipes`` load Lightning and the data
+    readers, so only when first used: ``import aekit`` stays light."""
     import importlib
 
+    if name == "train":
+        return importlib.import_module("aekit.api").train
+    if name == "recipes":
+        return importlib.import_module("aekit.recipes")
     if name == "export":
         return importlib.import_module("aekit.exporters").export_run
     if name in ("evaluate", "predict"):

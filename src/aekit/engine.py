@@ -27,7 +27,7 @@ import lightning.pytorch as L
 import torch
 import yaml
 from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint, TQDMProgressBar
-from lightning.pytorch.loggers import CSVLogger
+from lightning.pytorch.loggers import CSVLogger, Logger
 
 from aekit.data.splits import describe_splits, write_splits
 from aekit.io import atomic_write_bytes, model_from_checkpoint, read_checkpoint, save_model
@@ -110,6 +110,7 @@ class TrainConfig:
     log_every_n_steps: int = 20
     time_schedule: bool = False  # with max_time_minutes: the one-cycle schedule follows elapsed time (TimeBudget)
     deterministic: bool = False  # deterministic kernels: bit-identical reruns and resumes on GPUs, slower
+    logger: str = "csv"  # csv (metrics.csv), or tensorboard: Lightning's TensorBoardLogger beside metrics.csv
 
 
 @dataclass
@@ -118,6 +119,11 @@ class FitResult:
     best_checkpoint: Path
     last_checkpoint: Path
     trainer: L.Trainer
+    config: dict[str, Any] | None = None  # what config.yaml holds (recipe, args, task, train)
+
+    def __fspath__(self) -> str:
+        """A run handle is a path: ``aekit.load(run)``, ``Path(run)`` work on the run directory."""
+        return str(self.run_dir)
 
 
 class TimeBudget(L.Callback):
@@ -270,13 +276,26 @@ def make_trainer(run_dir: Path, cfg: TrainConfig, extra_callbacks: list[L.Callba
         devices=cfg.devices,
         strategy=cfg.strategy,
         callbacks=callbacks,
-        logger=CSVLogger(save_dir=run_dir, name="", version=""),
+        logger=loggers(run_dir, cfg.logger),
         enable_progress_bar=bar,
         enable_model_summary=bar,
         log_every_n_steps=cfg.log_every_n_steps,
         limit_train_batches=cfg.limit_train_batches,
         deterministic=cfg.deterministic,
     )
+
+
+def loggers(run_dir: Path, kind: str = "csv") -> list[Logger]:
+    """metrics.csv always (evaluate, reports and tests read it); ``tensorboard`` adds event files under
+    ``run_dir/tensorboard`` for ``tensorboard --logdir``."""
+    if kind not in ("csv", "tensorboard"):
+        raise ValueError(f"--logger must be csv or tensorboard, not {kind!r}")
+    out: list[Logger] = [CSVLogger(save_dir=run_dir, name="", version="")]
+    if kind == "tensorboard":
+        from lightning.pytorch.loggers import TensorBoardLogger
+
+        out.append(TensorBoardLogger(save_dir=run_dir, name="tensorboard", version="", default_hp_metric=False))
+    return out
 
 
 def fit(

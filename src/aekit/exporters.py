@@ -25,7 +25,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from aekit.inference.base import option
+from aekit.config import option
 
 DEFAULT_SIZE = (45, 61)  # odd on purpose: exercises the pad-to-multiple / crop-back path
 DEFAULT_ATOL = 1e-4

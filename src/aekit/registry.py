@@ -29,13 +29,11 @@ def register_model(name: str) -> Callable[[Callable[..., nn.Module]], Callable[.
 
 def list_models(pattern: str | None = None) -> list[str]:
     """Names of all registered models, sorted; ``pattern`` keeps those containing it."""
-    _import_builtin_models()
     return sorted(n for n in _MODELS if pattern is None or pattern in n)
 
 
 def create_model(name: str, **kwargs: Any) -> nn.Module:
     """Build a registered model; unknown names or arguments get an error that lists the valid ones."""
-    _import_builtin_models()
     if name not in _MODELS:
         raise ValueError(f"unknown model {name!r}; available: {', '.join(list_models())}")
     factory = _MODELS[name]
@@ -64,7 +62,3 @@ def _plain(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_plain(v) for v in value]
     return value
-
-
-def _import_builtin_models() -> None:
-    import aekit.models  # noqa: F401  (registers the built-in models)

@@ -47,7 +47,7 @@ def add_dataclass_flags(
                 kwargs["action"] = "store_true"
             else:
                 kwargs["type"] = kind
-            if "choices" in f.metadata:
+            if f.metadata.get("choices"):
                 kwargs["choices"] = list(f.metadata["choices"])
             if required:
                 kwargs["required"] = True

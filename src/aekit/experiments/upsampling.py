@@ -4,15 +4,15 @@ Same data, schedule and seed for every mode; every run goes through :func:`aekit
 leaves an ordinary run directory (``OUT/<mode>/``). The study writes ``results.json``, ``results.md`` (mode,
 parameters, training time, inference ms/image, quality columns) and ``predictions.png`` (one column per mode).
 
-A problem plugs in with :func:`register_study_task`: an adapter class built from the parsed CLI arguments
-that can ``build(mode) -> (task, datamodule)``, ``evaluate(task) -> {metric: value}``, give
+A problem plugs in with :func:`register_study_task`: an adapter class built from the study's typed config
+(``aekit.recipes.UpsamplingStudy``, passed in: experiments never import recipes or the CLI) that can
+``build(mode) -> (task, datamodule)``, ``evaluate(task) -> {metric: value}``, give
 ``timing_input()`` and draw ``figure(tasks_by_mode, path)``; ``monitor``/``monitor_mode`` choose the best
 checkpoint. Only ``segmentation`` is registered here; super-resolution or autoencoders can add theirs.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
 from collections.abc import Callable, Sequence
@@ -45,11 +45,11 @@ class StudyTask(Protocol):
     def figure(self, tasks: dict[str, Task], path: Path) -> Path: ...
 
 
-STUDY_TASKS: dict[str, Callable[[argparse.Namespace], StudyTask]] = {}
+STUDY_TASKS: dict[str, Callable[[Any], StudyTask]] = {}
 
 
 def register_study_task(name: str) -> Callable:
-    def wrap(cls: Callable[[argparse.Namespace], StudyTask]) -> Callable[[argparse.Namespace], StudyTask]:
+    def wrap(cls: Callable[[Any], StudyTask]) -> Callable[[Any], StudyTask]:
         STUDY_TASKS[name] = cls
         return cls
 
@@ -70,16 +70,18 @@ def inference_ms_per_image(model: torch.nn.Module, x: torch.Tensor, repeats: int
 
 
 def run_upsampling_study(
-    task: str, modes: Sequence[str], out: str | Path, cfg: TrainConfig, args: argparse.Namespace
+    task: str, modes: Sequence[str], out: str | Path, cfg: TrainConfig, config: Any
 ) -> dict[str, Any]:
-    """Train one network per mode; write and return the table (``rows``, ``markdown``) and the figure path."""
+    """Train one network per mode; write and return the table (``rows``, ``markdown``) and the figure path.
+
+    ``config``: the study's typed config (``aekit.recipes.UpsamplingStudy``), handed to the task's adapter."""
     if task not in STUDY_TASKS:
         raise ValueError(f"no upsampling study for task {task!r}; available: {', '.join(sorted(STUDY_TASKS))}")
     for m in modes:
         check_upsample_mode(m)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    adapter = STUDY_TASKS[task](args)
+    adapter = STUDY_TASKS[task](config)
     cfg = replace(cfg, monitor=adapter.monitor, monitor_mode=adapter.monitor_mode)
     rows, trained = [], {}
     x_time = adapter.timing_input()
@@ -112,21 +114,21 @@ def run_upsampling_study(
 
 @register_study_task("segmentation")
 class SegmentationStudy:
-    """SegNet-style network (``--arch``, default SegNet-Basic) per mode; global acc, class-avg acc, mIoU on val."""
+    """SegNet-style network (``--arch``, default SegNet-Basic) per mode; global acc, class-avg acc, mIoU on val.
+
+    ``config`` is a segmentation recipe config: ``open_data()``, ``task(splits, weight_masks)`` and its fields."""
 
     monitor = "val/miou"
     monitor_mode = "max"
     quality_keys = ("global_acc", "class_acc", "miou")
 
-    def __init__(self, args: argparse.Namespace) -> None:
-        from aekit.cli.segmentation import open_seg_data
-
-        self.args = args
-        self.splits = open_seg_data(args)
+    def __init__(self, config: Any) -> None:
+        self.config = config
+        self.splits = config.open_data()
         if self.splits.val is None:
             raise ValueError("the upsampling study needs a validation split (camvid val/ or --val-fraction)")
         self.weight_masks = None
-        n_tr, n_va = getattr(args, "max_train_images", None), getattr(args, "max_val_images", None)
+        n_tr, n_va = getattr(config, "max_train_images", None), getattr(config, "max_val_images", None)
         if n_tr:
             train = self.splits.train
             self.weight_masks = [train.masks[i] for i in range(min(n_tr, len(train)))]
@@ -136,13 +138,11 @@ class SegmentationStudy:
         self.splits.info["subset"] = {"train": len(self.splits.train), "val": len(self.splits.val)}
 
     def build(self, mode: str) -> tuple[Task, L.LightningDataModule]:
-        from aekit.cli.segmentation import segmentation_task
         from aekit.data import DataModule
 
-        args = argparse.Namespace(**vars(self.args))
-        args.upsample = mode
-        task = segmentation_task(args, self.splits, self.weight_masks)
-        return task, DataModule(self.splits, args.batch_size, args.num_workers, args.seed)
+        cfg = replace(self.config, upsample=mode)
+        task = cfg.task(self.splits, self.weight_masks)
+        return task, DataModule(self.splits, cfg.batch_size, cfg.num_workers, cfg.seed)
 
     def evaluate(self, task: Task) -> dict[str, float]:
         from aekit.tasks.segmentation import evaluate_dataset

@@ -13,17 +13,13 @@ import dataclasses
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from aekit.config import option
 from aekit.data.base import DataError
 from aekit.io import atomic_write_bytes
-
-
-def option(default: Any = dataclasses.MISSING, help: str = "", **meta: Any) -> Any:
-    """A dataclass field with its help text (shown by ``--help``); ``flag=``/``choices=`` shape the CLI flag."""
-    return field(default=default, metadata={"help": help, **meta})
 
 
 @dataclass
