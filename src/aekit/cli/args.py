@@ -25,7 +25,7 @@ def _parser_type(tp: Any) -> Any:
     t = inner[0]
     if typing.get_origin(t) is list:
         return lambda text: coerce(text, t)
-    return t if t in (int, float, str) else str
+    return t if t in (int, float, str, Path) else str
 
 
 def add_config_arguments(parser: argparse.ArgumentParser, cls: type[Recipe]) -> None:
@@ -71,6 +71,40 @@ def add_config_arguments(parser: argparse.ArgumentParser, cls: type[Recipe]) -> 
                 shown = ",".join(map(str, default)) if isinstance(default, list) else default
                 kwargs["help"] = f"{kwargs['help']} (default {shown})"
         target.add_argument(flag, dest=f.name, type=_parser_type(tp), **kwargs)
+
+
+def add_option_flags(parser: argparse.ArgumentParser, classes: list[type], notes: dict[str, str] | None = None) -> None:
+    """One flag per field of several option dataclasses (``aekit evaluate``/``predict``: every task's options),
+    each added once; ``notes[name]`` is appended to its help.
+
+    Optional flags default to ``argparse.SUPPRESS``: values not given stay out of the namespace, so the
+    dataclass default is the only default (the help shows it), and the library refuses an option the
+    checkpoint's task does not take only when it was given.
+    """
+    seen: set[str] = set()
+    for cls in classes:
+        annotations = hints(cls)
+        for f in fields(cls):
+            if f.name in seen:
+                continue
+            seen.add(f.name)
+            info = field_info(cls, f.name)
+            tp, default = annotations[f.name], default_of(f)
+            help_text = info.get("help", "")
+            if default not in (MISSING, None, False, ""):
+                help_text += f" (default: {default})"
+            kwargs: dict[str, Any] = {"dest": f.name, "help": help_text + (notes or {}).get(f.name, "")}
+            if tp is bool:
+                kwargs["action"] = "store_true"
+            else:
+                kwargs["type"] = _parser_type(tp)
+            if info.get("choices"):
+                kwargs["choices"] = list(info["choices"])
+            if default is MISSING:
+                kwargs["required"] = True
+            else:
+                kwargs["default"] = argparse.SUPPRESS
+            parser.add_argument(info.get("flag") or "--" + f.name.replace("_", "-"), **kwargs)
 
 
 def add_run_arguments(parser: argparse.ArgumentParser, cls: type[Recipe]) -> None:

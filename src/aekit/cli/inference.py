@@ -2,58 +2,19 @@
 one library call, printing.
 
 The flags come from :mod:`aekit.inference` (every task's options class; a flag a task does not take is
-refused by the library with one line). ``add_dataclass_flags`` is a private adapter until the shared one in
-``cli/args.py`` exists.
+refused by the library with one line; :func:`aekit.cli.args.add_option_flags` builds them).
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
-import types
-import typing
 from pathlib import Path
 from typing import Any
 
+from aekit.cli.args import add_option_flags
+
 NOT_OPTIONS = ("command", "checkpoint", "source")
-
-
-def add_dataclass_flags(
-    parser: argparse.ArgumentParser, classes: list[type], notes: dict[str, str] | None = None
-) -> None:
-    """One flag per dataclass field (``--batch-size`` for ``batch_size``; ``metadata['flag']`` renames it).
-
-    Optional flags default to ``argparse.SUPPRESS``: values not given stay out of the namespace, so the
-    dataclass default is the only default (the help text shows it). A field in several classes is added once;
-    ``notes[name]`` is appended to its help.
-    """
-    seen: set[str] = set()
-    for cls in classes:
-        hints = typing.get_type_hints(cls)
-        for f in dataclasses.fields(cls):
-            if f.name in seen:
-                continue
-            seen.add(f.name)
-            kind = hints[f.name]
-            if typing.get_origin(kind) in (typing.Union, types.UnionType):
-                kind = next(a for a in typing.get_args(kind) if a is not type(None))
-            help_text = f.metadata.get("help", "")
-            required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
-            if not required and f.default not in (None, False, ""):
-                help_text += f" (default: {f.default})"
-            help_text += (notes or {}).get(f.name, "")
-            kwargs: dict[str, Any] = {"dest": f.name, "help": help_text}
-            if kind is bool:
-                kwargs["action"] = "store_true"
-            else:
-                kwargs["type"] = kind
-            if f.metadata.get("choices"):
-                kwargs["choices"] = list(f.metadata["choices"])
-            if required:
-                kwargs["required"] = True
-            else:
-                kwargs["default"] = argparse.SUPPRESS
-            parser.add_argument(f.metadata.get("flag") or "--" + f.name.replace("_", "-"), **kwargs)
 
 
 def given(args: argparse.Namespace) -> dict[str, Any]:
@@ -77,17 +38,17 @@ def add_parsers(sub: Any) -> None:
 
     evaluate = sub.add_parser("evaluate", help="metrics of a trained model on a data split")
     evaluate.add_argument("checkpoint", type=Path, help="best.ckpt / last.ckpt of a run, or its run directory")
-    add_dataclass_flags(evaluate, option_classes(EVALUATORS), task_notes(EVALUATORS))
+    add_option_flags(evaluate, option_classes(EVALUATORS), task_notes(EVALUATORS))
     evaluate.set_defaults(_run=run_evaluate)
 
     predict = sub.add_parser("predict", help="run a trained model over a file or a folder")
     predict.add_argument("checkpoint", type=Path, help="best.ckpt / last.ckpt of a run, or its run directory")
-    add_dataclass_flags(predict, option_classes(PREDICTORS), task_notes(PREDICTORS))
+    add_option_flags(predict, option_classes(PREDICTORS), task_notes(PREDICTORS))
     predict.set_defaults(_run=run_predict)
 
     export = sub.add_parser("export", help="export a trained model to ONNX or torch.export, checked against PyTorch")
     export.add_argument("source", type=Path, help="a run directory, best.ckpt/last.ckpt or model.safetensors")
-    add_dataclass_flags(export, [ExportOptions])
+    add_option_flags(export, [ExportOptions])
     export.set_defaults(_run=run_export)
 
 
