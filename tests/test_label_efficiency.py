@@ -267,8 +267,11 @@ def test_finetune_cli_writes_a_run_and_metrics(ae_run: Path, toy_npz: Path, tmp_
             torch.from_numpy(np.asarray(Image.open(tmp_path / "imgs" / "b" / "1.png"), np.float32) / 255)[None, None]
         ).softmax(-1)[0]
     assert int(row["class"]) == int(p.argmax()) and float(row["probability"]) == pytest.approx(float(p.max()), abs=1e-5)
-    # too many labels per class is a clear error, not a crash
-    assert main(["finetune", str(ae_run), "--data", f"npy:{toy_npz}", "--labels-per-class", "500"]) == 2
+    # too many labels per class is a clear error, not a crash, and leaves no run folder behind
+    refused = tmp_path / "refused"
+    assert main(["finetune", str(ae_run), "--data", f"npy:{toy_npz}", "--labels-per-class", "500",
+                 "--out", str(refused)]) == 2  # fmt: skip
+    assert not refused.exists()
 
 
 def test_finetune_cli_self_trains_on_the_pool_when_asked(ae_run: Path, toy_npz: Path, tmp_path: Path) -> None:

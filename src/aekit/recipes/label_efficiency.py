@@ -118,7 +118,6 @@ class Finetune(LabeledDataFields, FinetuneFields, Recipe):
         set_threads()
         quiet_lightning()
         out = Path(out) if out is not None else self.default_out()
-        self.to_yaml(out / "recipe.yaml")  # this config: aekit.recipes.load / aekit finetune --config read it back
         ae = load(self.checkpoint)
         splits = open_data(self.data, **self.data_options(getattr(ae, "image_size", None)))
         pool = ConcatDataset([d for d in (splits.train, splits.val) if d is not None and len(d)])
@@ -127,6 +126,8 @@ class Finetune(LabeledDataFields, FinetuneFields, Recipe):
         idx = sample_per_class(pool_y, self.labels_per_class, self.seed)
         meta = {"class_names": splits.info.get("class_names"), "data": splits.info.get("source", self.data)}
         cfg = self.finetune_config()
+        # written once the inputs are known to be usable: a refused command leaves no run folder behind
+        self.to_yaml(out / "recipe.yaml")  # this config: aekit.recipes.load / aekit finetune --config read it back
         labeled = Subset(pool, idx.tolist())
         stages = finetune(labeled, out, cfg, num_classes, ae, seed=self.seed, metadata=meta, progress=self.progress,
                           unlabeled=ImagesOnly(pool) if self.recon_weight > 0 else None)  # fmt: skip
