@@ -147,6 +147,13 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--official-val", default="auto", choices=("auto", "train", "test"),
                    help="with --val-groups: official val frames kept out (test; auto without a test folder) or "
                    "pooled into training (train)")  # fmt: skip
+    p.add_argument("--scale", default=None, help="random scale range of training images, e.g. 0.75,1.5 (off: 1)")
+    p.add_argument("--crop", default=None, help="random training crop HxW, e.g. 180,240 (after --scale)")
+    p.add_argument("--photometric", default=None,
+                   help="brightness/contrast/saturation/hue jitter of training images: one strength (0.3) or b,c,s,h")
+    p.add_argument("--label-smoothing", type=float, default=0.0, help="label smoothing of the cross-entropy")
+    p.add_argument("--class-weights", default="median", choices=("median", "none"),
+                   help="median-frequency balancing (SegNet's) or unweighted cross-entropy")
     p.add_argument("--out", type=Path, default=Path("runs/bench_camvid"))
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--workers", type=int, default=0, help="data-loading worker processes")
@@ -163,10 +170,11 @@ def main(argv: list[str] | None = None) -> dict:
         opts = {"classes": 11, "ignore_index": 11} if a.smoke else {}
         if a.val_groups:
             opts |= {"val_groups": a.val_groups, "official_val": a.official_val, "seed": a.seed}
+        opts |= {"scale": a.scale, "crop_size": a.crop, "photometric": a.photometric}
         splits = open_data(f"camvid:{a.data}", **opts)
-        weights = median_frequency_weights(splits.train.masks, int(splits.info["num_classes"]),
-                                           splits.info.get("ignore_index"))  # fmt: skip
-        task = task_for_data(splits, model, kwargs, class_weights=weights, lr=a.lr)
+        weights = None if a.class_weights == "none" else median_frequency_weights(
+            splits.train.masks, int(splits.info["num_classes"]), splits.info.get("ignore_index"))  # fmt: skip
+        task = task_for_data(splits, model, kwargs, class_weights=weights, lr=a.lr, label_smoothing=a.label_smoothing)
         dm = DataModule(splits, a.batch_size, a.workers, a.seed)
         n_train, n_val = len(splits.train), len(splits.val)
         if a.epochs:
@@ -179,9 +187,9 @@ def main(argv: list[str] | None = None) -> dict:
                           monitor="val/miou", monitor_mode="max", max_time_minutes=budget,
                           time_schedule=time_schedule, progress=False, channels_last=True,
                           log_every_n_steps=10)  # fmt: skip
-        t0 = time.time()
+        t0, cpu0 = time.time(), time.process_time()
         fit(task, dm, a.out / name, cfg, {"benchmark": "camvid", "config": name, "model": model, "kwargs": kwargs})
-        minutes = (time.time() - t0) / 60
+        minutes, cpu_minutes = (time.time() - t0) / 60, (time.process_time() - cpu0) / 60
         best = load_task(a.out / name / "best.ckpt")
         r = evaluate_dataset(best, splits.val, 8)
         prediction_figure(best, splits.val, a.out / name / "predictions_val.png", 4)
@@ -194,6 +202,9 @@ def main(argv: list[str] | None = None) -> dict:
             row["selected_on"] = "val (best epoch by val mIoU; these are val figures)"
         row |= {
             "train_minutes": round(minutes, 1),
+            "train_cpu_minutes": round(cpu_minutes, 1),
+            "recipe": {"scale": a.scale, "crop": a.crop, "photometric": a.photometric, "epochs": a.epochs,
+                       "label_smoothing": a.label_smoothing, "class_weights": a.class_weights, "lr": a.lr},
             "epochs_done": validated_epochs(a.out / name),
         }
         row |= {"train_images": n_train, "val_images": n_val}
