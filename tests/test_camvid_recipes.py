@@ -135,6 +135,7 @@ def test_pretrained_encoder_is_copied_into_the_segmentation_model(tmp_path: Path
     assert any(not torch.equal(after[k], before[k]) for k in after if k.endswith("weight"))
 
 
+@pytest.mark.slow
 def test_benchmark_leave_one_out_reports_every_fold_and_the_mean(monkeypatch: pytest.MonkeyPatch,
                                                                   tmp_path: Path) -> None:  # fmt: skip
     monkeypatch.setenv("AEKIT_THREADS", "1")
