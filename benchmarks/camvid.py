@@ -198,8 +198,10 @@ def run_config(a: argparse.Namespace, name: str, val_groups: str | None, run_dir
             return {"pretrain": init, "pretrain_minutes": round((time.time() - t0) / 60, 1),
                     "pretrain_cpu_minutes": round((time.process_time() - cpu0) / 60, 1)}  # fmt: skip
     elif a.init_encoder:
-        init = {"init_encoder": a.init_encoder, "tensors": len(load_encoder_weights(task.model.encoder,
-                                                                                      a.init_encoder))}
+        init = {
+            "init_encoder": a.init_encoder,
+            "tensors": len(load_encoder_weights(task.model.encoder, a.init_encoder)),
+        }
     if init:
         task.metadata["init_encoder"] = init
         print(f"{name}: encoder initialised ({init})", flush=True)
@@ -221,8 +223,15 @@ def run_config(a: argparse.Namespace, name: str, val_groups: str | None, run_dir
         "pretrain_minutes": round((t1 - t0) / 60, 1),
         "train_cpu_minutes": round(cpu_minutes, 1),
         "init_encoder": init,
-        "recipe": {"scale": a.scale, "crop": a.crop, "photometric": a.photometric, "epochs": a.epochs,
-                   "label_smoothing": a.label_smoothing, "class_weights": a.class_weights, "lr": a.lr},
+        "recipe": {
+            "scale": a.scale,
+            "crop": a.crop,
+            "photometric": a.photometric,
+            "epochs": a.epochs,
+            "label_smoothing": a.label_smoothing,
+            "class_weights": a.class_weights,
+            "lr": a.lr,
+        },
         "epochs_done": validated_epochs(run_dir),
     }
     row |= {"train_images": n_train, "val_images": n_val}
@@ -251,24 +260,41 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--precision", default=resolve_precision("auto"), help="32 or bf16-mixed (default: fast path here)")
     p.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest on a busy 2-core box)")
     p.add_argument("--eval-dir", default=None, help="also evaluate on this split folder (labels in <dir>annot)")
-    p.add_argument("--val-groups", default=None,
-                   help="sequences held out for validation and selection, e.g. 0006R0; 'each': leave-one-sequence-out "
-                   "(one model per sequence, per-fold and mean held-out scores)")
+    p.add_argument(
+        "--val-groups",
+        default=None,
+        help="sequences held out for validation and selection, e.g. 0006R0; 'each': leave-one-sequence-out "
+        "(one model per sequence, per-fold and mean held-out scores)",
+    )
     p.add_argument("--official-val", default="auto", choices=("auto", "train", "test"),
                    help="with --val-groups: official val frames kept out (test; auto without a test folder) or "
                    "pooled into training (train)")  # fmt: skip
     p.add_argument("--scale", default=None, help="random scale range of training images, e.g. 0.75,1.5 (off: 1)")
     p.add_argument("--crop", default=None, help="random training crop HxW, e.g. 180,240 (after --scale)")
-    p.add_argument("--photometric", default=None,
-                   help="brightness/contrast/saturation/hue jitter of training images: one strength (0.3) or b,c,s,h")
+    p.add_argument(
+        "--photometric",
+        default=None,
+        help="brightness/contrast/saturation/hue jitter of training images: one strength (0.3) or b,c,s,h",
+    )
     p.add_argument("--label-smoothing", type=float, default=0.0, help="label smoothing of the cross-entropy")
-    p.add_argument("--class-weights", default="median", choices=("median", "none"),
-                   help="median-frequency balancing (SegNet's) or unweighted cross-entropy")
-    p.add_argument("--pretrain-minutes", type=float, default=None,
-                   help="first pre-train the model's encoder as a (masked) autoencoder for this many minutes on "
-                   "the training frames + official val frames (never the held-out sequence), then start from it")
-    p.add_argument("--pretrain-only", action="store_true",
-                   help="with --pretrain-minutes: stop after pre-training (reuse it with --init-encoder RUN/best.ckpt)")
+    p.add_argument(
+        "--class-weights",
+        default="median",
+        choices=("median", "none"),
+        help="median-frequency balancing (SegNet's) or unweighted cross-entropy",
+    )
+    p.add_argument(
+        "--pretrain-minutes",
+        type=float,
+        default=None,
+        help="first pre-train the model's encoder as a (masked) autoencoder for this many minutes on "
+        "the training frames + official val frames (never the held-out sequence), then start from it",
+    )
+    p.add_argument(
+        "--pretrain-only",
+        action="store_true",
+        help="with --pretrain-minutes: stop after pre-training (reuse it with --init-encoder RUN/best.ckpt)",
+    )
     p.add_argument("--init-encoder", default=None, help="copy the encoder from this autoencoder run/ckpt instead")
     p.add_argument("--out", type=Path, default=Path("runs/bench_camvid"))
     p.add_argument("--seed", type=int, default=0)
