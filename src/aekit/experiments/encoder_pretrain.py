@@ -114,4 +114,5 @@ def pretrain_encoder(
     cfg = replace(cfg, monitor="val/loss", monitor_mode="min")
     result = fit(task, dm, run_dir, cfg, {"purpose": "encoder pre-training", "model": "autoencoder",
                                          "kwargs": ae_kwargs})  # fmt: skip
-    return load_encoder_weights(model.encoder, result.best_checkpoint)
+    # the run directory's weights: best.ckpt, or last.ckpt when a time budget ended the run before validation
+    return load_encoder_weights(model.encoder, result.run_dir)
