@@ -21,6 +21,12 @@ data, e.g. on a GPU).
     python benchmarks/camvid.py --models unet_small --minutes 15 --eval-dir ../shared/data/camvid/val
     python benchmarks/camvid.py --models unet_small --minutes 8 --val-groups 0006R0
 
+``--val-groups each``: leave-one-sequence-out, one model per sequence of train+val, per-fold rows and their
+mean. Recipe flags, each off by default: ``--scale``, ``--crop``, ``--photometric``, ``--label-smoothing``,
+``--class-weights none``; ``--pretrain-minutes M`` pre-trains the model's encoder as a masked autoencoder on
+the training + official val frames (never the held-out ones) first, ``--init-encoder RUN`` reuses one
+(docs/segmentation.md).
+
 ``--eval-dir FOLDER`` also evaluates on any split folder (labels in ``FOLDERannot``, or ``IMAGES,MASKS``).
 ``--smoke``: a tiny synthetic CamVid-layout folder and one epoch (seconds), to check the script runs.
 The last line printed is JSON: ``{model: {global_acc, class_acc, miou, train_minutes, ...}}``.
