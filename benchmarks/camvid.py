@@ -21,6 +21,12 @@ data, e.g. on a GPU).
     python benchmarks/camvid.py --models unet_small --minutes 15 --eval-dir ../shared/data/camvid/val
     python benchmarks/camvid.py --models unet_small --minutes 8 --val-groups 0006R0
 
+``--val-groups each``: leave-one-sequence-out, one model per sequence of train+val, per-fold rows and their
+mean. Recipe flags, each off by default: ``--scale``, ``--crop``, ``--photometric``, ``--label-smoothing``,
+``--class-weights none``; ``--pretrain-minutes M`` pre-trains the model's encoder as a masked autoencoder on
+the training + official val frames (never the held-out ones) first, ``--init-encoder RUN`` reuses one
+(docs/segmentation.md).
+
 ``--eval-dir FOLDER`` also evaluates on any split folder (labels in ``FOLDERannot``, or ``IMAGES,MASKS``).
 ``--smoke``: a tiny synthetic CamVid-layout folder and one epoch (seconds), to check the script runs.
 The last line printed is JSON: ``{model: {global_acc, class_acc, miou, train_minutes, ...}}``.
@@ -34,6 +40,7 @@ import json
 import os
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import lightning.pytorch as L
@@ -43,8 +50,11 @@ from PIL import Image
 
 from aekit.data import DataModule, open_data
 from aekit.data.base import DataSplits
-from aekit.data.segmentation import SegmentationDataset, pair_files
+from aekit.data.segmentation import SegmentationDataset, camvid_pairs, pair_files
+from aekit.data.splits import find_groups
 from aekit.engine import TrainConfig, fit, resolve_precision
+from aekit.experiments.encoder_pretrain import pretrain_encoder
+from aekit.io import load_encoder_weights
 from aekit.losses import median_frequency_weights
 from aekit.report.segmentation import prediction_figure
 from aekit.tasks import load_task
@@ -132,6 +142,119 @@ def official_val_scores(best: L.LightningModule, splits: DataSplits) -> dict:
     }
 
 
+def camvid_groups(root: Path) -> dict[str, list[str]]:
+    """Sequences of CamVid's train and val folders (file-name prefix), in order of appearance."""
+    names = [str(p[0]) for split in ("train", "val") for p in (camvid_pairs(root, split) or [])]
+    return find_groups(names)
+
+
+def leave_one_out_summary(rows: dict[str, dict]) -> dict:
+    """Per-fold rows and their means: the held-out score averaged over every sequence held out once."""
+    keys = ("global_acc", "class_acc", "miou")
+    mean = {k: round(float(np.mean([r[k] for r in rows.values()])), 2) for k in keys}
+    classes = next(iter(rows.values()))["per_class_iou"]
+    per_class = {}
+    for c in classes:
+        vals = [r["per_class_iou"][c] for r in rows.values() if r["per_class_iou"].get(c) is not None]
+        per_class[c] = round(float(np.mean(vals)), 1) if vals else None
+    return {
+        **mean,
+        "selected_on": "leave-one-sequence-out: each fold selects on its own held-out sequence; means over folds",
+        "folds": rows,
+        "per_class_iou": per_class,
+        "train_minutes": round(sum(r["train_minutes"] for r in rows.values()), 1),
+    }
+
+
+def run_config(a: argparse.Namespace, name: str, val_groups: str | None, run_dir: Path) -> dict:
+    """Train and score one configuration on one split (one fold of a leave-one-out run)."""
+    model, kwargs = CONFIGS[name]
+    L.seed_everything(a.seed, verbose=False)
+    opts = {"classes": 11, "ignore_index": 11} if a.smoke else {}
+    if val_groups:
+        opts |= {"val_groups": val_groups, "official_val": a.official_val, "seed": a.seed}
+    opts |= {"scale": a.scale, "crop_size": a.crop, "photometric": a.photometric}
+    splits = open_data(f"camvid:{a.data}", **opts)
+    weights = None if a.class_weights == "none" else median_frequency_weights(
+        splits.train.masks, int(splits.info["num_classes"]), splits.info.get("ignore_index"))  # fmt: skip
+    task = task_for_data(splits, model, kwargs, class_weights=weights, lr=a.lr, label_smoothing=a.label_smoothing)
+    dm = DataModule(splits, a.batch_size, a.workers, a.seed)
+    n_train, n_val = len(splits.train), len(splits.val)
+    if a.epochs:
+        epochs, time_schedule, budget = a.epochs, False, None
+    else:  # the schedule follows the clock; the epoch count only has to be out of reach
+        epochs, time_schedule, budget = 10_000, True, a.minutes
+    plan = f"{epochs} epochs" if a.epochs else f"{a.minutes} min"
+    print(f"{name}: {n_train} train / {n_val} val images, {plan}", flush=True)
+    cfg = TrainConfig(epochs=epochs, batch_size=a.batch_size, seed=a.seed, precision=a.precision,
+                      monitor="val/miou", monitor_mode="max", max_time_minutes=budget,
+                      time_schedule=time_schedule, progress=False, channels_last=True,
+                      log_every_n_steps=10)  # fmt: skip
+    t0, cpu0 = time.time(), time.process_time()
+    init = None
+    if a.pretrain_minutes:
+        frames = [ds for ds in (splits.train, splits.test) if ds is not None]  # never the held-out val
+        pre_cfg = replace(cfg, epochs=10_000 if not a.smoke else 1, max_time_minutes=a.pretrain_minutes,
+                          time_schedule=not a.smoke, channels_last=False)  # fmt: skip
+        loaded = pretrain_encoder(task.model, frames, run_dir.parent / f"{run_dir.name}_pretrain", pre_cfg,
+                                  splits.train.sizes[0], kwargs, lr=a.lr)  # fmt: skip
+        init = {"pretrain_minutes": a.pretrain_minutes, "frames": sum(len(ds) for ds in frames),
+                "tensors": len(loaded), "run": str(run_dir.parent / f"{run_dir.name}_pretrain")}  # fmt: skip
+        if a.pretrain_only:
+            return {"pretrain": init, "pretrain_minutes": round((time.time() - t0) / 60, 1),
+                    "pretrain_cpu_minutes": round((time.process_time() - cpu0) / 60, 1)}  # fmt: skip
+    elif a.init_encoder:
+        init = {
+            "init_encoder": a.init_encoder,
+            "tensors": len(load_encoder_weights(task.model.encoder, a.init_encoder)),
+        }
+    if init:
+        task.metadata["init_encoder"] = init
+        print(f"{name}: encoder initialised ({init})", flush=True)
+    t1 = time.time()
+    fit(task, dm, run_dir, cfg, {"benchmark": "camvid", "config": name, "model": model, "kwargs": kwargs})
+    minutes, cpu_minutes = (time.time() - t1) / 60, (time.process_time() - cpu0) / 60
+    best = load_task(run_dir / "best.ckpt")
+    r = evaluate_dataset(best, splits.val, 8)
+    prediction_figure(best, splits.val, run_dir / "predictions_val.png", 4)
+    row = {k: round(100 * r[k], 2) for k in ("global_acc", "class_acc", "miou")}
+    if val_groups:
+        row["selected_on"] = (f"held-out sequence(s) {val_groups} (best epoch by their mIoU; these are "
+                              "figures on the split selected on, from scenes not trained on)")  # fmt: skip
+        row["official_val"] = official_val_scores(best, splits)
+    else:
+        row["selected_on"] = "val (best epoch by val mIoU; these are val figures)"
+    row |= {
+        "train_minutes": round(minutes, 1),
+        "pretrain_minutes": round((t1 - t0) / 60, 1),
+        "train_cpu_minutes": round(cpu_minutes, 1),
+        "init_encoder": init,
+        "recipe": {
+            "scale": a.scale,
+            "crop": a.crop,
+            "photometric": a.photometric,
+            "epochs": a.epochs,
+            "label_smoothing": a.label_smoothing,
+            "class_weights": a.class_weights,
+            "lr": a.lr,
+        },
+        "epochs_done": validated_epochs(run_dir),
+    }
+    row |= {"train_images": n_train, "val_images": n_val}
+    row["per_class_iou"] = {k: None if v is None else round(100 * v, 1) for k, v in r["per_class_iou"].items()}
+    if a.eval_dir:
+        ds = split_dataset(a.eval_dir, splits.val, best.metadata.get("normalization"))
+        e = evaluate_dataset(best, ds, 8)
+        row["eval_dir"] = {
+            "path": a.eval_dir,
+            **{k: round(100 * e[k], 2) for k in ("global_acc", "class_acc", "miou")},
+        }
+    if name in PAPER:
+        row["paper"] = PAPER[name]
+    row["params"] = sum(p.numel() for p in best.model.parameters())
+    return row
+
+
 def main(argv: list[str] | None = None) -> dict:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", default=str(Path(os.environ.get("AEKIT_DATA", "../shared/data")) / "camvid"))
@@ -143,10 +266,42 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--precision", default=resolve_precision("auto"), help="32 or bf16-mixed (default: fast path here)")
     p.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest on a busy 2-core box)")
     p.add_argument("--eval-dir", default=None, help="also evaluate on this split folder (labels in <dir>annot)")
-    p.add_argument("--val-groups", default=None, help="sequences held out for validation and selection, e.g. 0006R0")
+    p.add_argument(
+        "--val-groups",
+        default=None,
+        help="sequences held out for validation and selection, e.g. 0006R0; 'each': leave-one-sequence-out "
+        "(one model per sequence, per-fold and mean held-out scores)",
+    )
     p.add_argument("--official-val", default="auto", choices=("auto", "train", "test"),
                    help="with --val-groups: official val frames kept out (test; auto without a test folder) or "
                    "pooled into training (train)")  # fmt: skip
+    p.add_argument("--scale", default=None, help="random scale range of training images, e.g. 0.75,1.5 (off: 1)")
+    p.add_argument("--crop", default=None, help="random training crop HxW, e.g. 180,240 (after --scale)")
+    p.add_argument(
+        "--photometric",
+        default=None,
+        help="brightness/contrast/saturation/hue jitter of training images: one strength (0.3) or b,c,s,h",
+    )
+    p.add_argument("--label-smoothing", type=float, default=0.0, help="label smoothing of the cross-entropy")
+    p.add_argument(
+        "--class-weights",
+        default="median",
+        choices=("median", "none"),
+        help="median-frequency balancing (SegNet's) or unweighted cross-entropy",
+    )
+    p.add_argument(
+        "--pretrain-minutes",
+        type=float,
+        default=None,
+        help="first pre-train the model's encoder as a (masked) autoencoder for this many minutes on "
+        "the training frames + official val frames (never the held-out sequence), then start from it",
+    )
+    p.add_argument(
+        "--pretrain-only",
+        action="store_true",
+        help="with --pretrain-minutes: stop after pre-training (reuse it with --init-encoder RUN/best.ckpt)",
+    )
+    p.add_argument("--init-encoder", default=None, help="copy the encoder from this autoencoder run/ckpt instead")
     p.add_argument("--out", type=Path, default=Path("runs/bench_camvid"))
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--workers", type=int, default=0, help="data-loading worker processes")
@@ -158,56 +313,14 @@ def main(argv: list[str] | None = None) -> dict:
     torch.set_num_threads(a.threads)
     results = {}
     for name in [m.strip() for m in a.models.split(",") if m.strip()]:
-        model, kwargs = CONFIGS[name]
-        L.seed_everything(a.seed, verbose=False)
-        opts = {"classes": 11, "ignore_index": 11} if a.smoke else {}
-        if a.val_groups:
-            opts |= {"val_groups": a.val_groups, "official_val": a.official_val, "seed": a.seed}
-        splits = open_data(f"camvid:{a.data}", **opts)
-        weights = median_frequency_weights(splits.train.masks, int(splits.info["num_classes"]),
-                                           splits.info.get("ignore_index"))  # fmt: skip
-        task = task_for_data(splits, model, kwargs, class_weights=weights, lr=a.lr)
-        dm = DataModule(splits, a.batch_size, a.workers, a.seed)
-        n_train, n_val = len(splits.train), len(splits.val)
-        if a.epochs:
-            epochs, time_schedule, budget = a.epochs, False, None
-        else:  # the schedule follows the clock; the epoch count only has to be out of reach
-            epochs, time_schedule, budget = 10_000, True, a.minutes
-        plan = f"{epochs} epochs" if a.epochs else f"{a.minutes} min"
-        print(f"{name}: {n_train} train / {n_val} val images, {plan}", flush=True)
-        cfg = TrainConfig(epochs=epochs, batch_size=a.batch_size, seed=a.seed, precision=a.precision,
-                          monitor="val/miou", monitor_mode="max", max_time_minutes=budget,
-                          time_schedule=time_schedule, progress=False, channels_last=True,
-                          log_every_n_steps=10)  # fmt: skip
-        t0 = time.time()
-        fit(task, dm, a.out / name, cfg, {"benchmark": "camvid", "config": name, "model": model, "kwargs": kwargs})
-        minutes = (time.time() - t0) / 60
-        best = load_task(a.out / name / "best.ckpt")
-        r = evaluate_dataset(best, splits.val, 8)
-        prediction_figure(best, splits.val, a.out / name / "predictions_val.png", 4)
-        row = {k: round(100 * r[k], 2) for k in ("global_acc", "class_acc", "miou")}
-        if a.val_groups:
-            row["selected_on"] = (f"held-out sequence(s) {a.val_groups} (best epoch by their mIoU; these are "
-                                  "figures on the split selected on, from scenes not trained on)")  # fmt: skip
-            row["official_val"] = official_val_scores(best, splits)
+        if a.val_groups == "each":  # leave-one-sequence-out: one model per sequence of the training folders
+            folds = list(camvid_groups(Path(a.data)))
+            rows = {g: run_config(a, name, g, a.out / name / f"heldout_{g}") for g in folds}
+            for g, row in rows.items():
+                print(json.dumps({name: {"fold": g, **row}}), flush=True)
+            row = leave_one_out_summary(rows)
         else:
-            row["selected_on"] = "val (best epoch by val mIoU; these are val figures)"
-        row |= {
-            "train_minutes": round(minutes, 1),
-            "epochs_done": validated_epochs(a.out / name),
-        }
-        row |= {"train_images": n_train, "val_images": n_val}
-        row["per_class_iou"] = {k: None if v is None else round(100 * v, 1) for k, v in r["per_class_iou"].items()}
-        if a.eval_dir:
-            ds = split_dataset(a.eval_dir, splits.val, best.metadata.get("normalization"))
-            e = evaluate_dataset(best, ds, 8)
-            row["eval_dir"] = {
-                "path": a.eval_dir,
-                **{k: round(100 * e[k], 2) for k in ("global_acc", "class_acc", "miou")},
-            }
-        if name in PAPER:
-            row["paper"] = PAPER[name]
-        row["params"] = sum(p.numel() for p in best.model.parameters())
+            row = run_config(a, name, a.val_groups, a.out / name)
         results[name] = row
         print(json.dumps({name: row}), flush=True)
     print(json.dumps(results))

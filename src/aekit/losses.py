@@ -79,21 +79,38 @@ SEGMENTATION_LOSSES = ("ce", "dice", "ce+dice")
 
 
 class SegmentationLoss(torch.nn.Module):
-    """``ce`` (weighted cross-entropy with ignore index), ``dice`` or ``ce+dice`` (their sum)."""
+    """``ce`` (weighted cross-entropy with ignore index), ``dice`` or ``ce+dice`` (their sum).
 
-    def __init__(self, name: str = "ce", weight: Sequence[float] | None = None, ignore_index: int | None = None):
+    ``label_smoothing`` (cross-entropy only): the target of a labelled pixel is ``1 - eps`` on its class plus
+    ``eps / K`` on every class (PyTorch's definition, class weights applied per class); ignored pixels
+    still contribute nothing. It keeps the logits of the frequent classes from growing without bound on
+    frames that look alike, a regulariser for few training scenes. 0 = plain cross-entropy.
+    """
+
+    def __init__(
+        self,
+        name: str = "ce",
+        weight: Sequence[float] | None = None,
+        ignore_index: int | None = None,
+        label_smoothing: float = 0.0,
+    ):
         super().__init__()
         if name not in SEGMENTATION_LOSSES:
             raise ValueError(f"unknown segmentation loss {name!r}; choose one of {', '.join(SEGMENTATION_LOSSES)}")
+        if not 0.0 <= label_smoothing < 1.0:
+            raise ValueError(f"label_smoothing must be in [0, 1), got {label_smoothing}")
         self.name = name
         self.ignore_index = ignore_index
+        self.label_smoothing = float(label_smoothing)
         self.register_buffer("weight", None if weight is None else torch.tensor(list(weight), dtype=torch.float32))
 
     def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         loss = logits.new_zeros((), dtype=torch.float32)
         if "ce" in self.name.split("+"):
             ii = -100 if self.ignore_index is None else self.ignore_index
-            loss = loss + F.cross_entropy(logits.float(), target, weight=self.weight, ignore_index=ii)
+            loss = loss + F.cross_entropy(
+                logits.float(), target, weight=self.weight, ignore_index=ii, label_smoothing=self.label_smoothing
+            )
         if "dice" in self.name.split("+"):
             loss = loss + dice_loss(logits, target, self.ignore_index)
         return loss

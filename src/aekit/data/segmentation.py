@@ -33,7 +33,7 @@ from aekit.data.images import (
     to_tensor,
 )
 from aekit.data.splits import SplitSpec, assign_splits
-from aekit.data.transforms import JointTransform
+from aekit.data.transforms import JointTransform, PhotometricJitter
 
 Pair = tuple[Path, Path]
 VOID_NAMES = ("void", "unlabelled", "unlabeled", "ignore", "background_ignore")
@@ -326,8 +326,12 @@ def build_splits(
     hflip: bool = True,
     augment: bool = True,
     normalize: bool = True,
+    photometric: str | float | Sequence[float] | None = None,
 ) -> DataSplits:
     """Datasets for the three splits (augmentation on train only) and the ``info`` a task needs.
+
+    ``photometric``: brightness/contrast/saturation/hue jitter of training images only (see
+    :meth:`aekit.data.transforms.PhotometricJitter.parse`; None = off, today's behaviour).
 
     Mask format is detected on the training masks; images of several sizes get random training crops
     (``crop_size``, default :func:`default_crop`) with padding labelled ``ignore_index`` (255 if none was
@@ -383,8 +387,17 @@ def build_splits(
         decisions["size"] = "all images share one size: used whole" + (
             f", random {crop[1]}x{crop[0]} crops" if crop else ""
         )
-    if tr is not None and augment and (crop or parse_scale(scale) or hflip):
-        tr.transform = JointTransform(crop, parse_scale(scale), hflip, fill_mask=ignore_index)
+    try:
+        jitter = PhotometricJitter.parse(photometric)
+    except ValueError as exc:
+        raise DataError(f"{source}: photometric {photometric!r}: {exc}") from exc
+    if tr is not None and augment and (crop or parse_scale(scale) or hflip or jitter):
+        tr.transform = JointTransform(crop, parse_scale(scale), hflip, fill_mask=ignore_index, photometric=jitter)
+        if jitter is not None:
+            decisions["photometric"] = (
+                f"training images jittered: brightness {jitter.brightness:g}, contrast {jitter.contrast:g}, "
+                f"saturation {jitter.saturation:g}, hue {jitter.hue:g} (masks unchanged)"
+            )
     decisions.update({k: v for ds in (tr, va, te) if ds is not None for k, v in ds.decisions.items()})
     info: dict[str, Any] = {
         "channels": channels,
@@ -440,6 +453,7 @@ def camvid_data(
     normalize: bool = True,
     splitting: SplitSpec | None = None,
     official_val: str = "auto",
+    photometric: str | float | Sequence[float] | None = None,
 ) -> DataSplits:
     """``camvid:ROOT`` (default ``$AEKIT_DATA/camvid``): train/trainannot, val/valannot, optional test/testannot.
 
@@ -488,6 +502,7 @@ def camvid_data(
         hflip,
         augment,
         normalize,
+        photometric,
     )
     if record is not None:
         splits.info["splits"] = record
@@ -551,6 +566,7 @@ def pairs_data(
     augment: bool = True,
     normalize: bool = True,
     splitting: SplitSpec | None = None,
+    photometric: str | float | Sequence[float] | None = None,
 ) -> DataSplits:
     """``pairs:IMAGES,MASKS`` (two folders) or ``pairs:ROOT`` (with ``images/`` and ``masks/``).
 
@@ -570,7 +586,7 @@ def pairs_data(
                                    lister=lister)  # fmt: skip
     splits = build_splits(
         chosen["train"], chosen["val"], chosen["test"], f"pairs:{path}", classes, ignore_index, channels, image_size,
-        table, 127 if binary else None, crop_size, scale, hflip, augment, normalize,
+        table, 127 if binary else None, crop_size, scale, hflip, augment, normalize, photometric,
     )  # fmt: skip
     splits.info["splits"] = record
     return splits

@@ -8,14 +8,16 @@ evaluation. Every source lists its items (files or pairs, each with a name), the
 2. user splits: ``val_data`` / ``test_data`` (other folders, listed by the source), a ``split_file``
    CSV (``file,split[,group]``), or a group hold-out: ``val_groups`` / ``test_groups`` name groups taken
    from the file name (``group_pattern``, default: the prefix before the first ``_`` or ``-``, e.g.
-   CamVid's 0016E5/0006R0/0001TP/Seq05VD) or from the CSV's ``group`` column;
+   CamVid's 0016E5/0006R0/0001TP/Seq05VD) or from the CSV's ``group`` column (a named group overrides
+   the CSV's split column for its items, so one CSV serves every leave-one-group-out fold);
 3. a seeded split of what is left (``val_fraction``, ``test_fraction``); when groups are known (a
    pattern or a group column was given) whole groups are drawn, so no group straddles two splits.
    A source with its own fixed splits (CamVid) passes ``home`` instead: what the user did not place
    keeps the split the source gives it, so a group hold-out moves only the named groups.
 
 The result carries a record (seed, method, names per split) that the engine writes to the run
-directory and ``aekit evaluate`` reads back.
+directory and ``aekit evaluate`` reads back. :func:`leave_one_group_out` gives one such spec per group
+(leave-one-sequence-out / leave-one-patient-out cross-validation).
 """
 
 from __future__ import annotations
@@ -135,6 +137,7 @@ def assign_splits(
     ``home`` (item -> train/val/test) places what the user did not, instead of the seeded cut."""
     pool = list(items)
     fixed: dict[str, str] = {}  # name -> split decided by the user
+    from_csv: set[str] = set()  # names placed by the split file's split column (a named group overrides it)
     methods = []
     for split, arg in (("val", spec.val_data), ("test", spec.test_data)):
         if arg:
@@ -185,6 +188,7 @@ def assign_splits(
                 groups[n] = hit[1]
             if n not in fixed:
                 fixed[n] = hit[0]
+                from_csv.add(n)
         if unlisted and len(unlisted) < len(names):
             raise DataError(
                 f"--split-file {spec.split_file} has no row for {unlisted[0]} ({len(unlisted)} item(s) unlisted); "
@@ -210,8 +214,9 @@ def assign_splits(
                     f"{', '.join(sorted(known)[:8])}{' ...' if len(known) > 8 else ''}); set --group-pattern"
                 )
             for n in names:
-                if groups[n] in wanted and n not in fixed:
+                if groups[n] in wanted and (n not in fixed or n in from_csv):
                     fixed[n] = split
+                    from_csv.discard(n)
             methods.append(f"{split} = groups {','.join(wanted)}")
     # what the user did not place: a seeded cut, by whole groups when groups are known
     val_f = 0.0 if (spec.val_data or spec.val_groups) else (spec.val_fraction if spec.val_fraction is not None
@@ -248,6 +253,54 @@ def assign_splits(
     if groups:
         record["groups"] = {s: sorted({groups[name_of(it)] for it in chosen[s]}) for s in SPLITS}
     return chosen, record
+
+
+def find_groups(
+    names: Sequence[str], group_pattern: str | None = None, split_file: str | Path | None = None
+) -> dict[str, list[str]]:
+    """{group: names} in order of first appearance: from the ``group`` column of ``split_file`` when given
+    (names matched by path, file name or stem; unlisted names are an error), else from the file names by
+    ``group_pattern`` (default: the prefix before the first ``_`` or ``-``: CamVid's sequence, a patient ID)."""
+    out: dict[str, list[str]] = {}
+    if split_file:
+        table = read_split_file(split_file)
+        lookup = {}
+        for key, (_, group) in table.items():
+            for k in _match_keys(key):
+                lookup.setdefault(k, group)
+        for n in names:
+            hit = next((k for k in _match_keys(n) if k in lookup), None)
+            if hit is None or lookup[hit] is None:
+                raise DataError(f"--split-file {split_file}: no group for {n}; give every row a group column value")
+            out.setdefault(lookup[hit], []).append(n)
+        return out
+    pattern = group_pattern or DEFAULT_GROUP_PATTERN
+    try:
+        for n in names:
+            out.setdefault(group_of(n, pattern), []).append(n)
+    except re.error as exc:
+        raise DataError(f"--group-pattern {pattern!r} is not a valid regular expression ({exc})") from exc
+    return out
+
+
+def leave_one_group_out(
+    names: Sequence[str], spec: SplitSpec | None = None, min_groups: int = 2
+) -> list[tuple[str, SplitSpec]]:
+    """One fold per group of ``names`` (see :func:`find_groups`): (group, a copy of ``spec`` with
+    ``val_groups=[group]``). Training each fold and averaging the held-out scores estimates how a recipe does
+    on a scene (sequence, patient) it has never seen, without choosing which one is the validation."""
+    spec = spec or SplitSpec()
+    groups = find_groups(names, spec.group_pattern, spec.split_file)
+    if len(groups) < min_groups:
+        raise DataError(
+            f"leave-one-out needs at least {min_groups} groups, found {len(groups)} ({', '.join(groups)}); "
+            "set --group-pattern (a regex whose first capture group is the group) or a split file with a group column"
+        )
+    folds = []
+    for g in groups:
+        fold = SplitSpec(**{**spec.options(), "val_groups": [g]})
+        folds.append((g, fold))
+    return folds
 
 
 def index_splits(

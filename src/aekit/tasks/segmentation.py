@@ -40,7 +40,8 @@ class SegmentationTask(Task):
     """Cross-entropy (ignore index, class weights), Dice or both; logs ``{stage}/global_acc``, ``class_acc``, ``miou``.
 
     ``class_weights``: one weight per class (median-frequency balancing is computed by the caller from the
-    training masks, see :func:`aekit.losses.median_frequency_weights`). ``metadata`` carries the class
+    training masks, see :func:`aekit.losses.median_frequency_weights`). ``label_smoothing``: see
+    :class:`aekit.losses.SegmentationLoss` (0 = off). ``metadata`` carries the class
     names/colours and the input normalisation so ``predict`` reproduces the training inputs.
     """
 
@@ -59,6 +60,7 @@ class SegmentationTask(Task):
         optimizer: str = "adamw",
         scheduler: str = "onecycle",
         metadata: dict[str, Any] | None = None,
+        label_smoothing: float = 0.0,
     ) -> None:
         model_kwargs = dict(model_kwargs or {})
         model_kwargs.setdefault("out_channels", num_classes)
@@ -68,7 +70,7 @@ class SegmentationTask(Task):
             raise ValueError(f"--class-weights has {len(class_weights)} values but there are {num_classes} classes")
         super().__init__(model, model_kwargs, lr, weight_decay, optimizer, scheduler, metadata)
         self.save_hyperparameters()
-        self.loss_fn = SegmentationLoss(loss, class_weights, ignore_index)
+        self.loss_fn = SegmentationLoss(loss, class_weights, ignore_index, label_smoothing)
         metrics = segmentation_metrics(num_classes, ignore_index)
         self.val_metrics = metrics.clone(prefix="val/")
         self.test_metrics = metrics.clone(prefix="test/")
