@@ -59,6 +59,7 @@ class ReconstructionTask(Task):
         self.log_loss(stage, loss, x.shape[0])
         if stage != "train":
             metrics = self.val_metrics if stage == "val" else self.test_metrics
-            metrics.update(x_hat.float().clamp(0, 1), x.float())
+            # contiguous: torchmetrics flattens with view(), which fails on channels_last outputs (the bf16 path)
+            metrics.update(x_hat.float().clamp(0, 1).contiguous(), x.float().contiguous())
             self.log_dict(metrics, on_epoch=True, batch_size=x.shape[0])
         return loss
