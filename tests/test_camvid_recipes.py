@@ -146,3 +146,28 @@ def test_benchmark_leave_one_out_reports_every_fold_and_the_mean(monkeypatch: py
     out = module.main(["--smoke", "--models", "unet_small", "--val-groups", "each"])["unet_small"]
     assert set(out["folds"]) == {"0016E5", "0006R0"}
     assert out["miou"] == pytest.approx(np.mean([f["miou"] for f in out["folds"].values()]), abs=0.01)
+
+
+def test_recipe_fields_reach_the_data_and_the_loss(tmp_path: Path) -> None:
+    """`aekit train unet --photometric 0.3 --label-smoothing 0.1 --val-groups ... --official-val train` as typed
+    fields: the jitter is on the training transform only, the loss smooths, the official val frames train."""
+    import aekit
+    from aekit.cli.main import parse_config
+
+    root = write_camvid(tmp_path / "camvid")
+    argv = ["train", "unet", "--data", f"camvid:{root}", "--photometric", "0.3", "--label-smoothing", "0.1",
+            "--val-groups", "0006R0", "--official-val", "train", "--classes", "11", "--ignore-index", "11"]  # fmt: skip
+    cfg = parse_config(argv)
+    assert cfg == aekit.recipes.UNet(data=f"camvid:{root}", photometric="0.3", label_smoothing=0.1,
+                                     val_groups="0006R0", official_val="train", **OPTS)  # fmt: skip
+    splits = cfg.open_data()
+    assert splits.train.transform is not None and splits.train.transform.photometric is not None
+    assert getattr(splits.val, "transform", None) is None
+    names = splits.info["splits"]
+    assert names["val"] and all(Path(n).name.startswith("0006R0") for n in names["val"])
+    assert any("/val/" in n for n in names["train"])  # --official-val train: the official val frames train
+    assert splits.test is None or len(splits.test) == 0  # official val pooled into training
+    task = cfg.task(splits)
+    assert task.loss_fn.label_smoothing == pytest.approx(0.1)
+    with pytest.raises(DataError, match="official-val"):
+        aekit.recipes.UNet(data="pairs:a,b", official_val="train").open_data()

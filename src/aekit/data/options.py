@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aekit.data.base import DataSplits, open_data
+from aekit.data.base import DataError, DataSplits, open_data
 
 # the split options (``aekit.recipes.base.SplitFields`` declares them with their help)
 SPLIT_KEYS = ("val_fraction", "test_fraction", "val_data", "test_data", "split_file", "group_pattern", "val_groups",
@@ -66,9 +66,13 @@ def open_seg_data(cfg: Any, train: bool = True, normalize: bool = True) -> DataS
         "normalize": normalize,
         **split_options(cfg),
     }
+    if getattr(cfg, "official_val", None) not in (None, "auto"):  # camvid: where the official val frames go
+        if not str(cfg.data).startswith("camvid"):
+            raise DataError(f"--official-val {cfg.official_val}: only camvid: has an official val split; drop it")
+        opts["official_val"] = cfg.official_val
     if train:
         opts |= {"crop_size": cfg.crop_size, "scale": cfg.scale, "hflip": _on(cfg, "hflip"),
-                 "augment": _on(cfg, "augment")}  # fmt: skip
+                 "augment": _on(cfg, "augment"), "photometric": getattr(cfg, "photometric", None)}  # fmt: skip
     else:
         opts["augment"] = False
     return open_data(cfg.data, **opts)

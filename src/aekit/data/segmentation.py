@@ -602,6 +602,7 @@ def isbi2012_data(
     augment: bool = True,
     normalize: bool = True,
     image_size: int | str | None = None,
+    photometric: str | float | Sequence[float] | None = None,
 ) -> DataSplits:
     """``isbi2012:ROOT`` (default ``$AEKIT_DATA/isbi2012``): ``image/<k>.png`` and ``label/<k>.png``.
 
@@ -616,5 +617,5 @@ def isbi2012_data(
     table = {"names": ["membrane", "cell interior"], "colours": [[0, 0, 0], [255, 255, 255]], "weights": [None, None]}
     return build_splits(
         pairs[:-n_val], pairs[-n_val:], None, f"isbi2012:{root}", 2, None, 1, image_size, table, 127,
-        crop_size, scale, hflip, augment, normalize,
+        crop_size, scale, hflip, augment, normalize, photometric,
     )  # fmt: skip

@@ -72,6 +72,11 @@ class Segmentation(TrainRecipe):
     augment: bool = option(True, help="training augmentation (off: none at all)", negate="--no-augment", group=DATA)
     normalize: bool = option(True, help="normalise images by the training mean/std (off: images in [0,1])",
                              negate="--no-normalize", group=DATA)  # fmt: skip
+    photometric: str | None = option(None, help="brightness/contrast/saturation/hue jitter of training images "
+                                     "(masks unchanged): S (e.g. 0.3) or b,c,s,h", group=DATA)  # fmt: skip
+    official_val: str = option("auto", help="camvid with --val-groups: the official val frames become the test "
+                               "split (auto, test) or train", choices=["auto", "train", "test"],
+                               group=DATA)  # fmt: skip
 
     arch: str = option(help="network", group=MODEL)
     upsample: str = option(help="decoder upsampling mode", choices=list(UPSAMPLE_MODES), group=MODEL)
@@ -84,6 +89,8 @@ class Segmentation(TrainRecipe):
     loss: str = option("ce", help="training loss", choices=["ce", "dice", "ce+dice"], group=OBJECTIVE)
     class_weights: str = option("none", help="none, median-frequency (from the training masks), file (the data's "
                                 "classes.csv weights) or w0,w1,...", group=OBJECTIVE)  # fmt: skip
+    label_smoothing: float = option(0.0, help="label smoothing of the cross-entropy (ignore index kept; 0: off)",
+                                    group=OBJECTIVE)  # fmt: skip
 
     def model_kwargs(self, channels: int, num_classes: int) -> dict[str, Any]:
         kw: dict[str, Any] = {"in_channels": channels, "out_channels": num_classes, "upsample": self.upsample,
@@ -110,6 +117,7 @@ class Segmentation(TrainRecipe):
             extra_metadata={"data": info.get("source", self.data),
                             "data_options": {"seed": self.seed, "val_fraction": self.val_fraction}},  # fmt: skip
             loss=self.loss,
+            label_smoothing=self.label_smoothing,
             **self.optim(1e-3),
         )
         if self.init_encoder:
