@@ -42,7 +42,7 @@ def add_config_arguments(parser: argparse.ArgumentParser, cls: type[Recipe]) -> 
     for g in names:
         groups[g] = parser if g is None else parser.add_argument_group(g)
     annotations = hints(cls)
-    for f, info in sorted(specs, key=lambda s: names.index(s[1].get("group"))):
+    for f, info in sorted(specs, key=lambda s: (names.index(s[1].get("group")), s[0].name != "data")):  # data first
         target = groups[info.get("group")]
         default = default_of(f)
         tp = annotations[f.name]
@@ -82,29 +82,29 @@ def add_option_flags(parser: argparse.ArgumentParser, classes: list[type], notes
     checkpoint's task does not take only when it was given.
     """
     seen: set[str] = set()
-    for cls in classes:
+    pairs = [(cls, f) for cls in classes for f in fields(cls)]
+    for cls, f in sorted(pairs, key=lambda p: p[1].name != "data"):  # --data first, then in declaration order
         annotations = hints(cls)
-        for f in fields(cls):
-            if f.name in seen:
-                continue
-            seen.add(f.name)
-            info = field_info(cls, f.name)
-            tp, default = annotations[f.name], default_of(f)
-            help_text = info.get("help", "")
-            if default not in (MISSING, None, False, ""):
-                help_text += f" (default: {default})"
-            kwargs: dict[str, Any] = {"dest": f.name, "help": help_text + (notes or {}).get(f.name, "")}
-            if tp is bool:
-                kwargs["action"] = "store_true"
-            else:
-                kwargs["type"] = _parser_type(tp)
-            if info.get("choices"):
-                kwargs["choices"] = list(info["choices"])
-            if default is MISSING:
-                kwargs["required"] = True
-            else:
-                kwargs["default"] = argparse.SUPPRESS
-            parser.add_argument(info.get("flag") or "--" + f.name.replace("_", "-"), **kwargs)
+        if f.name in seen:
+            continue
+        seen.add(f.name)
+        info = field_info(cls, f.name)
+        tp, default = annotations[f.name], default_of(f)
+        help_text = info.get("help", "")
+        if default not in (MISSING, None, False, ""):
+            help_text += f" (default: {default})"
+        kwargs: dict[str, Any] = {"dest": f.name, "help": help_text + (notes or {}).get(f.name, "")}
+        if tp is bool:
+            kwargs["action"] = "store_true"
+        else:
+            kwargs["type"] = _parser_type(tp)
+        if info.get("choices"):
+            kwargs["choices"] = list(info["choices"])
+        if default is MISSING:
+            kwargs["required"] = True
+        else:
+            kwargs["default"] = argparse.SUPPRESS
+        parser.add_argument(info.get("flag") or "--" + f.name.replace("_", "-"), **kwargs)
 
 
 def add_run_arguments(parser: argparse.ArgumentParser, cls: type[Recipe]) -> None:

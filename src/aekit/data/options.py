@@ -5,9 +5,58 @@ way; this module imports no recipe and no CLI (the data layer)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
+from aekit.config import option
 from aekit.data.base import DataError, DataSplits, open_data
+
+DATA = "data"
+
+
+# -- data fields, declared once: training recipes (aekit.recipes) and evaluation options (aekit.inference) --------
+@dataclass(kw_only=True)
+class ImageFields:
+    """How images are read."""
+
+    image_size: str | None = option(None, help="resize images (and masks) to N or H,W (evaluation default: the "
+                                    "model's size where it has one)", group=DATA)  # fmt: skip
+    channels: int | None = option(None, help="convert images to 1, 3 or 4 channels", group=DATA)
+
+
+@dataclass(kw_only=True)
+class MnistTestFields:
+    """MNIST's separate test files."""
+
+    test_images: str | None = option(None, help="MNIST: IDX test images by path", group=DATA)
+    test_labels: str | None = option(None, help="MNIST: IDX test labels by path", group=DATA)
+
+
+@dataclass(kw_only=True)
+class MaskFields:
+    """How segmentation masks are read (evaluation defaults: what the checkpoint recorded)."""
+
+    classes: int | None = option(None, help="number of classes K (default: from the data, or the checkpoint's)",
+                                 group=DATA)  # fmt: skip
+    ignore_index: int | None = option(None, help="mask value ignored in loss and metrics (default: none, or the "
+                                      "checkpoint's)", group=DATA)  # fmt: skip
+    mask_suffix: str | None = option(None, help="mask name = image stem + this suffix (e.g. _mask)", group=DATA)
+    palette: str | None = option(None, help="CSV index,name,r,g,b mapping colour masks to classes", group=DATA)
+    binary_masks: bool = option(False, help="masks are {0,255}: map to classes {0,1}", group=DATA)
+
+
+@dataclass(kw_only=True)
+class LabeledFields(MnistTestFields):
+    """Labelled images for classifiers (the medical options are ignored by other kinds)."""
+
+    image_size: str | None = option(None, help="resize images to N or H,W (default: the autoencoder's / model's)",
+                                    group=DATA)  # fmt: skip
+    labels: str | None = option(None, help="CSV with one row per file: file,<target>,patient_id", group=DATA)
+    target: str | None = option(None, help="CSV column holding the class (e.g. contrast)", group=DATA)
+    window: str | None = option(None, help="CT window: lung, mediastinum, soft_tissue, bone, full or C,W (HU)",
+                                group=DATA)  # fmt: skip
+    axis: int | None = option(None, help="NIfTI: slice along this axis (default 2)", group=DATA)
+    split_seed: int = option(0, help="seed of the train/val/test split (by patient)", group=DATA)
 
 # the split options (``aekit.recipes.base.SplitFields`` declares them with their help)
 SPLIT_KEYS = ("val_fraction", "test_fraction", "val_data", "test_data", "split_file", "group_pattern", "val_groups",

@@ -9,12 +9,12 @@ from typing import Any
 
 import torch
 
+from aekit.data.options import LabeledFields
 from aekit.inference.base import (
     EvaluateOptions,
     Evaluation,
     PredictOptions,
     Where,
-    option,
     register_evaluator,
     register_predictor,
     write_json,
@@ -24,16 +24,8 @@ from aekit.report import markdown_table
 
 
 @dataclass
-class ClassificationEvaluateOptions(EvaluateOptions):
-    image_size: str | None = option(None, "resize images to N or H,W (default: the model's)")
-    labels: str | None = option(None, "CSV with one row per file: file,<target>,patient_id")
-    target: str | None = option(None, "CSV column holding the class (e.g. contrast)")
-    window: str | None = option(None, "CT window: lung, mediastinum, soft_tissue, bone, full or C,W (HU)")
-    axis: int | None = option(None, "NIfTI: slice along this axis (default 2)")
-    test_images: str | None = option(None, "MNIST: IDX test images by path")
-    test_labels: str | None = option(None, "MNIST: IDX test labels by path")
-    split_seed: int = option(0, "seed of the train/val/test split (by patient)")
-
+class ClassificationEvaluateOptions(EvaluateOptions, LabeledFields):
+    """Evaluation of a fine-tuned classifier: the labelled-data options of ``aekit finetune``."""
 
 @register_evaluator("classification", ClassificationEvaluateOptions)
 def evaluate_classifier(task: Any, opts: ClassificationEvaluateOptions, where: Where) -> Evaluation:

@@ -15,6 +15,7 @@ from tqdm import tqdm
 from aekit.data import DataSplits, open_data
 from aekit.data.base import DataError
 from aekit.data.images import MODES, list_images, read_image, to_tensor
+from aekit.data.options import ImageFields, MnistTestFields
 from aekit.experiments.pca import Stacked, autoencode, compare_with_pca, fit_pca, project_2d, stack_dataset
 from aekit.inference.base import (
     EvaluateOptions,
@@ -33,11 +34,7 @@ from aekit.report import embedding_figure, image_grid, markdown_table
 
 
 @dataclass
-class ReconstructionEvaluateOptions(EvaluateOptions):
-    image_size: str | None = option(None, "resize images to N or H,W (default: the model's size)")
-    channels: int | None = option(None, "convert images to 1, 3 or 4 channels")
-    test_images: str | None = option(None, "IDX test images by path (MNIST)")
-    test_labels: str | None = option(None, "IDX test labels by path (MNIST)")
+class ReconstructionEvaluateOptions(EvaluateOptions, ImageFields, MnistTestFields):
     pca_fit_limit: int = option(20000, "training images used to fit PCA")
 
 

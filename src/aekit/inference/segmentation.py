@@ -11,6 +11,7 @@ import torch
 from PIL import Image
 
 from aekit.data import open_data
+from aekit.data.options import ImageFields, MaskFields
 from aekit.inference.base import (
     EvaluateOptions,
     Evaluation,
@@ -28,14 +29,7 @@ from aekit.tasks.segmentation import SegmentationTask, evaluate_dataset
 
 
 @dataclass
-class SegmentationEvaluateOptions(EvaluateOptions):
-    classes: int | None = option(None, "number of classes K (default: the checkpoint's)")
-    ignore_index: int | None = option(None, "mask value ignored in the metrics (default: the checkpoint's)")
-    mask_suffix: str | None = option(None, "mask name = image stem + this suffix (e.g. _mask)")
-    palette: str | None = option(None, "CSV index,name,r,g,b mapping colour masks to classes")
-    binary_masks: bool = option(False, "masks are {0,255}: map to classes {0,1}")
-    channels: int | None = option(None, "convert images to 1, 3 or 4 channels")
-    image_size: str | None = option(None, "resize images and masks to N or H,W")
+class SegmentationEvaluateOptions(EvaluateOptions, MaskFields, ImageFields):
     figure_count: int = option(4, "examples in the prediction figure")
     all_pairs: bool = option(False, "evaluate every pair of --data (all splits), e.g. a labelled folder")
 

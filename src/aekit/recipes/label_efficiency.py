@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from aekit.config import option, override
-from aekit.data.options import labeled_data_options
+from aekit.data.options import LabeledFields, labeled_data_options
 from aekit.experiments.label_efficiency import DEFAULT_METHODS, FINETUNE_MODES, METHODS, FinetuneConfig
 from aekit.recipes.base import Recipe, register_recipe
 
@@ -22,19 +22,10 @@ DATA, FT, SELF, PRE = "data", "fine-tuning", "self-training on the unlabeled poo
 
 
 @dataclass(kw_only=True)
-class LabeledDataFields:
+class LabeledDataFields(LabeledFields):
     """Data options shared by finetune, label-efficiency and evaluate (medical ones ignored by other kinds)."""
 
     data: str = option(help=DATA_HELP, group=DATA)
-    image_size: str | None = option(None, help="resize images to N or H,W (default: the autoencoder's)", group=DATA)
-    labels: str | None = option(None, help="CSV with one row per file: file,<target>,patient_id", group=DATA)
-    target: str | None = option(None, help="CSV column holding the class (e.g. contrast)", group=DATA)
-    window: str | None = option(None, help="CT window: lung, mediastinum, soft_tissue, bone, full or C,W (HU)",
-                                group=DATA)  # fmt: skip
-    axis: int | None = option(None, help="NIfTI: slice along this axis (default 2)", group=DATA)
-    test_images: str | None = option(None, help="MNIST: IDX test images by path", group=DATA)
-    test_labels: str | None = option(None, help="MNIST: IDX test labels by path", group=DATA)
-    split_seed: int = option(0, help="seed of the train/val/test split (by patient)", group=DATA)
 
     def data_options(self, image_size: Any = None) -> dict[str, Any]:
         return labeled_data_options(self, image_size)

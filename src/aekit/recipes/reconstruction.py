@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 
 from aekit.config import option
 from aekit.data import DataModule
-from aekit.data.options import image_shape, open_images
+from aekit.data.options import ImageFields, MnistTestFields, image_shape, open_images
 from aekit.recipes.base import TrainRecipe, register_recipe
 from aekit.tasks import ReconstructionTask
 
@@ -15,15 +15,11 @@ DATA, MODEL = "data", "model"
 
 
 @dataclass(kw_only=True)
-class ImageDataFields:
+class ImageDataFields(ImageFields, MnistTestFields):
     """Unlabeled (or labelled) images for the autoencoder."""
 
     data: str = option("mnist5k", help="mnist5k (embedded), mnist:FOLDER (IDX), folder:PATH (images), npy:FILE, "
                        "dicom:FOLDER, nifti:PATH, image16:FOLDER", group=DATA)  # fmt: skip
-    image_size: str | None = option(None, help="resize images to N or H,W", group=DATA)
-    channels: int | None = option(None, help="convert images to 1, 3 or 4 channels", group=DATA)
-    test_images: str | None = option(None, help="IDX test images by path (MNIST)", group=DATA)
-    test_labels: str | None = option(None, help="IDX test labels by path (MNIST)", group=DATA)
 
 
 @register_recipe

@@ -13,7 +13,7 @@ import numpy as np
 from aekit.config import option, override
 from aekit.data import DataModule, DataSplits
 from aekit.data.base import DataError
-from aekit.data.options import int_list, open_seg_data
+from aekit.data.options import ImageFields, MaskFields, int_list, open_seg_data
 from aekit.nn.upsample import UPSAMPLE_MODES
 from aekit.recipes.base import TrainRecipe, register_recipe
 from aekit.tasks.segmentation import SegmentationTask, task_for_data
@@ -52,20 +52,13 @@ def resolve_class_weights(
 
 
 @dataclass(kw_only=True)
-class Segmentation(TrainRecipe):
+class Segmentation(MaskFields, ImageFields, TrainRecipe):
     """Fields and build shared by every segmentation recipe; the best checkpoint is chosen on val mIoU."""
 
     epochs: int = override(30)  # dense prediction on full images: more epochs, small batches (CPU memory)
     batch_size: int = override(8)
 
     data: str = option(help=DATA_HELP, group=DATA)
-    classes: int | None = option(None, help="number of classes K (default: from the data)", group=DATA)
-    ignore_index: int | None = option(None, help="mask value ignored in loss and metrics", group=DATA)
-    mask_suffix: str | None = option(None, help="mask name = image stem + this suffix (e.g. _mask)", group=DATA)
-    palette: str | None = option(None, help="CSV index,name,r,g,b mapping colour masks to classes", group=DATA)
-    binary_masks: bool = option(False, help="masks are {0,255}: map to classes {0,1}", group=DATA)
-    channels: int | None = option(None, help="convert images to 1, 3 or 4 channels", group=DATA)
-    image_size: str | None = option(None, help="resize images and masks to N or H,W", group=DATA)
     crop_size: str | None = option(None, help="random training crop N or H,W (default: whole images)", group=DATA)
     scale: str | None = option(None, help="random training rescale range, e.g. 0.75,1.25", group=DATA)
     hflip: bool = option(True, help="random horizontal flips", negate="--no-hflip", group=DATA)
