@@ -45,6 +45,18 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
         raise
 
 
+def write_text(path: str | Path, text: str) -> Path:
+    """Atomic text file (a killed run never leaves half a metrics or config file)."""
+    path = Path(path)
+    atomic_write_bytes(path, text.encode())
+    return path
+
+
+def write_json(path: str | Path, data: Any) -> Path:
+    """Atomic, indented JSON (NumPy/torch scalars written as floats)."""
+    return write_text(path, json.dumps(data, indent=2, default=float) + "\n")
+
+
 def save_model(model: nn.Module, directory: str | Path, metadata: dict[str, Any] | None = None) -> Path:
     """Write ``model.safetensors`` and ``model.json`` (name, kwargs, metadata) into ``directory``."""
     directory = Path(directory)

@@ -101,9 +101,12 @@ def _on(cfg: Any, name: str) -> bool:
     return not getattr(cfg, "no_" + name, False)
 
 
-def open_seg_data(cfg: Any, train: bool = True, normalize: bool = True) -> DataSplits:
+def open_seg_data(
+    cfg: Any, train: bool = True, normalize: bool = True, split: dict[str, Any] | None = None
+) -> DataSplits:
     """Open ``cfg.data`` with the segmentation options of ``cfg`` (``binary_masks``, ``hflip``/``augment``
-    optional), augmentation only when ``train``."""
+    optional), augmentation only when ``train``; ``split`` replaces the split options of ``cfg`` (evaluation:
+    the run's recorded split and seed)."""
     opts: dict[str, Any] = {
         "classes": cfg.classes,
         "ignore_index": cfg.ignore_index,
@@ -113,7 +116,7 @@ def open_seg_data(cfg: Any, train: bool = True, normalize: bool = True) -> DataS
         "channels": cfg.channels,
         "image_size": cfg.image_size,
         "normalize": normalize,
-        **split_options(cfg),
+        **(split_options(cfg) if split is None else split),
     }
     if getattr(cfg, "official_val", None) not in (None, "auto"):  # camvid: where the official val frames go
         if not str(cfg.data).startswith("camvid"):

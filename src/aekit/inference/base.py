@@ -10,7 +10,6 @@ Python keyword arguments and the ``aekit evaluate`` / ``aekit predict`` flags (a
 from __future__ import annotations
 
 import dataclasses
-import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,7 +18,7 @@ from typing import Any
 
 from aekit.config import option
 from aekit.data.base import DataError
-from aekit.io import atomic_write_bytes
+from aekit.io import write_json, write_text  # noqa: F401  (re-exported for the evaluators)
 
 
 @dataclass
@@ -183,19 +182,6 @@ def tile_budget(task: Any, tile_megapixels: float | None) -> int | None:
 
     mp = tile_megapixels or 0
     return int(mp * 1024 * 1024) if mp > 0 and getattr(task, "task_name", "") in TILED_TASKS else None
-
-
-def write_json(path: str | Path, data: Any) -> Path:
-    """Atomic: a killed evaluation never leaves half a metrics file."""
-    path = Path(path)
-    atomic_write_bytes(path, (json.dumps(data, indent=2, default=float) + "\n").encode())
-    return path
-
-
-def write_text(path: str | Path, text: str) -> Path:
-    path = Path(path)
-    atomic_write_bytes(path, text.encode())
-    return path
 
 
 def output_paths(files: list[Path], root: Path, out: Path, suffix: str = "", ext: str = "") -> list[Path]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -10,8 +11,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from aekit.data import open_data
-from aekit.data.options import ImageFields, MaskFields
+from aekit.data.options import ImageFields, MaskFields, open_seg_data
 from aekit.inference.base import (
     EvaluateOptions,
     Evaluation,
@@ -42,20 +42,15 @@ class SegmentationPredictOptions(PredictOptions):
 def evaluation_data(task: SegmentationTask, opts: SegmentationEvaluateOptions, where: Where) -> Any:
     """The split as the model was trained to see it: classes/ignore index/normalisation from the checkpoint."""
     hp = task.hparams
-    splits = open_data(
-        opts.data,
+    as_trained = dataclasses.replace(
+        opts,
         classes=opts.classes if opts.classes is not None else hp.num_classes,
         ignore_index=opts.ignore_index if opts.ignore_index is not None else hp.ignore_index,
-        mask_suffix=opts.mask_suffix,
-        palette=opts.palette,
         # masks read as at training: {0,255} binary masks stay binary although 255 is now the padding's ignore index
-        binary=opts.binary_masks or task.metadata.get("mask_format") == "binary",
+        binary_masks=opts.binary_masks or task.metadata.get("mask_format") == "binary",
         channels=opts.channels or task.model.in_channels,
-        image_size=opts.image_size,
-        normalize=False,
-        augment=False,
-        **where.split_options(),
     )
+    splits = open_seg_data(as_trained, train=False, normalize=False, split=where.split_options())
     if opts.all_pairs:
         parts = [d for d in (splits.train, splits.val, splits.test) if d is not None]
         ds = parts[0]

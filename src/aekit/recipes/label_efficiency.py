@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -11,6 +10,7 @@ from typing import Any, ClassVar
 from aekit.config import option, override
 from aekit.data.options import LabeledFields, labeled_data_options
 from aekit.experiments.label_efficiency import DEFAULT_METHODS, FINETUNE_MODES, METHODS, FinetuneConfig
+from aekit.io import write_json, write_text
 from aekit.recipes.base import Recipe, register_recipe
 
 _FT = FinetuneConfig()
@@ -68,13 +68,6 @@ class FinetuneFields:
                               max_rotation=self.max_rotation, encoder_bn=self.encoder_bn, dropout=self.dropout,
                               label_smoothing=self.label_smoothing, recon_weight=self.recon_weight,
                               accelerator=self.accelerator, precision=str(self.precision))  # fmt: skip
-
-
-def _write(path: Path, text: str) -> None:
-    from aekit.io import atomic_write_bytes
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(path, text.encode())
 
 
 @register_recipe
@@ -137,9 +130,9 @@ class Finetune(LabeledDataFields, FinetuneFields, Recipe):
             probs, y = predict_proba(task.model, test)
             rows.append({"stage": stage, "n_labeled": len(idx), **classification_scores(probs, y, num_classes)})
         summary = {"labels_per_class": self.labels_per_class, "seed": self.seed, "stages": rows}
-        _write(out / "metrics.json", json.dumps(summary, indent=2, default=float) + "\n")
+        write_json(out / "metrics.json", summary)
         table = markdown_table(rows)
-        _write(out / "metrics.md", table + "\n")
+        write_text(out / "metrics.md", table + "\n")
         return {**summary, "final": str(final_dir), "markdown": table, "test_images": len(test)}
 
 
