@@ -188,7 +188,7 @@ def run_config(a: argparse.Namespace, name: str, val_groups: str | None, run_dir
     print(f"{name}: {n_train} train / {n_val} val images, {plan}", flush=True)
     cfg = TrainConfig(epochs=epochs, batch_size=a.batch_size, seed=a.seed, precision=a.precision,
                       monitor="val/miou", monitor_mode="max", max_time_minutes=budget,
-                      time_schedule=time_schedule, progress=False, channels_last=True,
+                      time_schedule=time_schedule, progress=False, channels_last=None,
                       log_every_n_steps=10)  # fmt: skip
     t0, cpu0 = time.time(), time.process_time()
     init = None

@@ -261,3 +261,22 @@ def test_a_deterministic_run_leaves_the_process_as_it_found_it(npy_file, tmp_pat
     assert not torch.are_deterministic_algorithms_enabled()
     _run(tmp_path / "finished", npy_file)
     assert not torch.are_deterministic_algorithms_enabled()
+
+
+def test_normalised_inputs_are_scored_unclipped():
+    """Mean/std-normalised inputs (encoder pre-training for segmentation) leave [0, 1]: with
+    ``value_range=None`` a perfect reconstruction scores MSE 0, as its loss says; clipped to the default
+    (0, 1) it would not."""
+    torch.manual_seed(0)
+    images = [{"image": 2.0 * torch.randn(3, 16, 16)} for _ in range(8)]
+    loader = torch.utils.data.DataLoader(images, batch_size=4)
+    kwargs = {"in_channels": 3, "image_size": 16, "latent_dim": 8, "widths": [8, 16]}
+    trainer = L.Trainer(logger=False, enable_progress_bar=False, enable_model_summary=False, accelerator="cpu")
+    scores = {}
+    for name, value_range in (("unbounded", None), ("clipped", (0.0, 1.0))):
+        task = ReconstructionTask(model_kwargs=kwargs, value_range=value_range)
+        task.model = torch.nn.Identity()  # a perfect reconstruction
+        scores[name] = trainer.validate(task, loader, verbose=False)[0]
+    assert "val/psnr" not in scores["unbounded"] and "val/psnr" in scores["clipped"]
+    assert scores["unbounded"]["val/loss"] == 0 and scores["unbounded"]["val/mse"] == 0
+    assert scores["clipped"]["val/loss"] == 0 and scores["clipped"]["val/mse"] > 1.0

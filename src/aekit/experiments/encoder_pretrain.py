@@ -104,7 +104,7 @@ def pretrain_encoder(
                  "latent_dim": latent_dim, "upsample": "bilinear", "output_activation": "none"}  # fmt: skip
     create_model("autoencoder", **ae_kwargs)  # fail before training if the configuration is impossible
     task = ReconstructionTask("autoencoder", ae_kwargs, loss="l2", lr=lr, mask_ratio=mask_ratio,
-                              metadata={"pretrained_for": type(model).__name__})  # fmt: skip
+                              value_range=None, metadata={"pretrained_for": type(model).__name__})  # fmt: skip
     train = ImagesOnly(images)
     if val_images is None:
         val_images = ImagesOnly(images, slice(None, None, 10))
