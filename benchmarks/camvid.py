@@ -247,7 +247,9 @@ def run_config(a: argparse.Namespace, name: str, val_groups: str | None, run_dir
         e = evaluate_dataset(best, ds, 8)
         row["eval_dir"] = {
             "path": a.eval_dir,
+            "images": len(ds),
             **{k: round(100 * e[k], 2) for k in ("global_acc", "class_acc", "miou")},
+            "per_class_iou": {k: None if v is None else round(100 * v, 1) for k, v in e["per_class_iou"].items()},
         }
     if name in PAPER:
         row["paper"] = PAPER[name]

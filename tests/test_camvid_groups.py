@@ -100,3 +100,30 @@ def test_benchmark_selects_on_the_held_out_sequence_and_reports_official_val_bes
     recorded = json.loads((run / "splits.json").read_text())
     assert stems(recorded["val"]) == {"0006R0_f00930", "0006R0_f00960"}
     assert not stems(recorded["train"]) & stems(recorded["test"])
+
+
+@pytest.mark.slow
+def test_benchmark_default_selects_on_0006R0_and_scores_an_eval_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    """What the issue's measurement runs: no selection flag, the test split through --eval-dir."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "camvid.py"
+    spec = importlib.util.spec_from_file_location("bench_camvid_default", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    test = tmp_path / "CamVid" / "test"
+    (test.parent / "testannot").mkdir(parents=True)
+    test.mkdir()
+    rng = np.random.default_rng(1)
+    for stem in ("Seq05VD_f00000", "Seq05VD_f00030", "0001TP_008550"):
+        Image.fromarray(rng.integers(0, 256, (48, 64, 3), dtype=np.uint8)).save(test / f"{stem}.png")
+        Image.fromarray(rng.integers(0, 12, (48, 64), dtype=np.uint8)).save(test.parent / "testannot" / f"{stem}.png")
+    row = module.main(["--smoke", "--models", "unet_small", "--eval-dir", str(test)])["unet_small"]
+    assert row["selected_on"].startswith("held-out sequence(s) 0006R0") and row["val_images"] == 2
+    scored = row["eval_dir"]
+    assert scored["images"] == 3 and 0 <= scored["miou"] <= 100
+    assert set(scored["per_class_iou"]) == set(row["per_class_iou"]) and len(scored["per_class_iou"]) == 11
+    none = module.main(["--smoke", "--models", "unet_small", "--val-groups", "none"])["unet_small"]
+    assert none["selected_on"].startswith("val (best epoch by val mIoU")
