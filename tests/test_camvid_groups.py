@@ -82,16 +82,23 @@ def test_with_a_test_folder_the_official_val_is_pooled_into_training(tmp_path: P
         open_data(f"camvid:{root}", val_groups="0006R0", official_val="test", **OPTS)
 
 
-@pytest.mark.slow
-def test_benchmark_selects_on_the_held_out_sequence_and_reports_official_val_beside_it(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
-) -> None:
+@pytest.fixture
+def benchmark(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # noqa: ANN201
+    """benchmarks/camvid.py as a module, its temporary and run folders under ``tmp_path``."""
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     monkeypatch.chdir(tmp_path)
     script = Path(__file__).resolve().parents[1] / "benchmarks" / "camvid.py"
     spec = importlib.util.spec_from_file_location("bench_camvid_groups", script)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.slow
+def test_benchmark_selects_on_the_held_out_sequence_and_reports_official_val_beside_it(
+    benchmark, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    module = benchmark
     row = module.main(["--smoke", "--models", "unet_small", "--val-groups", "0006R0"])["unet_small"]
     assert row["val_images"] == 2 and row["train_images"] == 2  # the two 0006R0 frames; two 0016E5 train
     assert row["selected_on"].startswith("held-out sequence(s) 0006R0")
@@ -104,15 +111,10 @@ def test_benchmark_selects_on_the_held_out_sequence_and_reports_official_val_bes
 
 @pytest.mark.slow
 def test_benchmark_default_selects_on_0006R0_and_scores_an_eval_dir(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+    benchmark, tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
     """What the issue's measurement runs: no selection flag, the test split through --eval-dir."""
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
-    monkeypatch.chdir(tmp_path)
-    script = Path(__file__).resolve().parents[1] / "benchmarks" / "camvid.py"
-    spec = importlib.util.spec_from_file_location("bench_camvid_default", script)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = benchmark
     test = tmp_path / "CamVid" / "test"
     (test.parent / "testannot").mkdir(parents=True)
     test.mkdir()
