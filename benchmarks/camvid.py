@@ -133,13 +133,17 @@ def official_val_scores(best: L.LightningModule, splits: DataSplits) -> dict:
     if not found:
         return {"images": 0, "note": "every official val frame is in the held-out groups"}
     ds = pairs_dataset([p for p, _ in found], splits.val, best.metadata.get("normalization"))
-    e = evaluate_dataset(best, ds, 8)
     return {
-        **{k: round(100 * e[k], 2) for k in ("global_acc", "class_acc", "miou")},
+        **percent(evaluate_dataset(best, ds, 8)),
         "images": len(ds),
         "trained_on": any(split == "train" for _, split in found),
-        "per_class_iou": {k: None if v is None else round(100 * v, 1) for k, v in e["per_class_iou"].items()},
     }
+
+
+def percent(scores: dict) -> dict:
+    """``evaluate_dataset``'s fractions as the JSON's percentages (per-class IoU to one decimal)."""
+    iou = {k: None if v is None else round(100 * v, 1) for k, v in scores["per_class_iou"].items()}
+    return {**{k: round(100 * scores[k], 2) for k in ("global_acc", "class_acc", "miou")}, "per_class_iou": iou}
 
 
 def camvid_groups(root: Path) -> dict[str, list[str]]:
@@ -188,7 +192,7 @@ def run_config(a: argparse.Namespace, name: str, val_groups: str | None, run_dir
     print(f"{name}: {n_train} train / {n_val} val images, {plan}", flush=True)
     cfg = TrainConfig(epochs=epochs, batch_size=a.batch_size, seed=a.seed, precision=a.precision,
                       monitor="val/miou", monitor_mode="max", max_time_minutes=budget,
-                      time_schedule=time_schedule, progress=False, channels_last=None,
+                      time_schedule=time_schedule, progress=False,
                       log_every_n_steps=10)  # fmt: skip
     t0, cpu0 = time.time(), time.process_time()
     init = None
@@ -217,7 +221,7 @@ def run_config(a: argparse.Namespace, name: str, val_groups: str | None, run_dir
     best = load_task(run_dir / "best.ckpt")
     r = evaluate_dataset(best, splits.val, 8)
     prediction_figure(best, splits.val, run_dir / "predictions_val.png", 4)
-    row = {k: round(100 * r[k], 2) for k in ("global_acc", "class_acc", "miou")}
+    row = percent(r)
     if val_groups:
         row["selected_on"] = (f"held-out sequence(s) {val_groups} (best epoch by their mIoU; these are "
                               "figures on the split selected on, from scenes not trained on)")  # fmt: skip
@@ -241,16 +245,9 @@ def run_config(a: argparse.Namespace, name: str, val_groups: str | None, run_dir
         "epochs_done": validated_epochs(run_dir),
     }
     row |= {"train_images": n_train, "val_images": n_val}
-    row["per_class_iou"] = {k: None if v is None else round(100 * v, 1) for k, v in r["per_class_iou"].items()}
     if a.eval_dir:
         ds = split_dataset(a.eval_dir, splits.val, best.metadata.get("normalization"))
-        e = evaluate_dataset(best, ds, 8)
-        row["eval_dir"] = {
-            "path": a.eval_dir,
-            "images": len(ds),
-            **{k: round(100 * e[k], 2) for k in ("global_acc", "class_acc", "miou")},
-            "per_class_iou": {k: None if v is None else round(100 * v, 1) for k, v in e["per_class_iou"].items()},
-        }
+        row["eval_dir"] = {"path": a.eval_dir, "images": len(ds), **percent(evaluate_dataset(best, ds, 8))}
     if name in PAPER:
         row["paper"] = PAPER[name]
     row["params"] = sum(p.numel() for p in best.model.parameters())

@@ -121,7 +121,6 @@ def train_autoencoder(args: argparse.Namespace, splits, seed: int, run_dir: Path
         batch_size=args.batch_size,
         seed=seed,
         precision=args.precision,
-        channels_last=None,  # the engine's measured choice: on with bf16, off at fp32
         max_time_minutes=None if args.smoke else args.train_minutes,
         time_schedule=epochs is None,
         progress=False,

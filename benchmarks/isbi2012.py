@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> dict:
     task = task_for_data(splits, "unet", kwargs, loss="ce+dice", lr=a.lr)
     cfg = TrainConfig(epochs=epochs, batch_size=a.batch_size, precision=a.precision, monitor="val/miou",
                       monitor_mode="max", max_time_minutes=a.minutes, time_schedule=not a.smoke, progress=False,
-                      channels_last=None, log_every_n_steps=10)  # fmt: skip
+                      log_every_n_steps=10)  # fmt: skip
     t0 = time.time()
     config = {"benchmark": "isbi2012", **{k: str(v) for k, v in vars(a).items()}}
     result = fit(task, DataModule(splits, a.batch_size, 0, 0), a.out, cfg, config)

@@ -41,7 +41,7 @@ def models(size: tuple[int, int]) -> dict[str, tuple[str, dict, str]]:
     return out
 
 
-def step_seconds(name: str, spec: tuple[str, dict, str], channels_last: bool, precision: str,
+def step_seconds(spec: tuple[str, dict, str], channels_last: bool, precision: str,
                  size: tuple[int, int], batch: int, steps: int, warmup: int) -> float:  # fmt: skip
     model_name, kwargs, objective = spec
     torch.manual_seed(0)
@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> dict:
         rows = {"contiguous": [], "channels_last": []}
         for _ in range(a.rounds):
             for fmt in rows:
-                rows[fmt].append(step_seconds(name, specs[name], fmt == "channels_last", precision, size,
+                rows[fmt].append(step_seconds(specs[name], fmt == "channels_last", precision, size,
                                               a.batch_size, a.steps, a.warmup))  # fmt: skip
         ratios = [c / cl for c, cl in zip(rows["contiguous"], rows["channels_last"], strict=True)]
         result["models"][name] = {

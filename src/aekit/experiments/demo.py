@@ -34,7 +34,6 @@ def train_autoencoder(run_dir: Path, splits, latent_dim: int, epochs: int, seed:
         batch_size=64,
         seed=seed,
         precision=precision,
-        channels_last=None,  # on with bf16 (faster there), off at fp32 (slower there: benchmarks/RESULTS.md)
         progress=progress,
         max_time_minutes=minutes,
         time_schedule=True,  # on a slow machine the one-cycle schedule still anneals within the budget
