@@ -101,10 +101,12 @@ def smoke_data(size: tuple[int, int] = (48, 64), root: Path | None = None) -> Pa
     return root
 
 
-def validated_epochs(run_dir: Path) -> int:
-    """Epochs that finished with a validation pass (a time-limit stop can cut the planned schedule short)."""
+def epochs_done(run_dir: Path) -> int:
+    """Epochs that finished (a time-limit stop can cut the planned schedule short): the rows with a validation
+    score, or with an epoch-level training loss where nothing was validated (a refit)."""
     with open(run_dir / "metrics.csv", newline="") as f:
-        return sum(1 for row in csv.DictReader(f) if row.get("val/miou"))
+        rows = list(csv.DictReader(f))
+    return sum(1 for row in rows if row.get("val/miou")) or sum(1 for row in rows if row.get("train/loss_epoch"))
 
 
 def split_dataset(spec: str, like: SegmentationDataset, norm: dict | None) -> SegmentationDataset:
@@ -170,30 +172,94 @@ def leave_one_out_summary(rows: dict[str, dict]) -> dict:
     }
 
 
-def run_config(a: argparse.Namespace, name: str, val_groups: str | None, run_dir: Path) -> dict:
-    """Train and score one configuration on one split (one fold of a leave-one-out run)."""
+def recipe_task(a: argparse.Namespace, name: str, opts: dict) -> tuple[DataSplits, L.LightningModule]:
+    """The data (``opts``: the split, plus the recipe's augmentation) and the task of one configuration."""
     model, kwargs = CONFIGS[name]
     L.seed_everything(a.seed, verbose=False)
-    opts = {"classes": 11, "ignore_index": 11} if a.smoke else {}
-    if val_groups:
-        opts |= {"val_groups": val_groups, "official_val": a.official_val, "seed": a.seed}
+    opts = ({"classes": 11, "ignore_index": 11} if a.smoke else {}) | opts
     opts |= {"scale": a.scale, "crop_size": a.crop, "photometric": a.photometric}
     splits = open_data(f"camvid:{a.data}", **opts)
     weights = None if a.class_weights == "none" else median_frequency_weights(
         splits.train.masks, int(splits.info["num_classes"]), splits.info.get("ignore_index"))  # fmt: skip
     task = task_for_data(splits, model, kwargs, class_weights=weights, lr=a.lr, label_smoothing=a.label_smoothing)
-    dm = DataModule(splits, a.batch_size, a.workers, a.seed)
-    n_train, n_val = len(splits.train), len(splits.val)
+    return splits, task
+
+
+def train_config(a: argparse.Namespace, name: str, n_train: int, n_val: int) -> TrainConfig:
+    """The budget: ``--epochs`` (schedule by steps) or ``--minutes`` (the schedule follows the clock; the epoch
+    count only has to be out of reach)."""
     if a.epochs:
         epochs, time_schedule, budget = a.epochs, False, None
-    else:  # the schedule follows the clock; the epoch count only has to be out of reach
+    else:
         epochs, time_schedule, budget = 10_000, True, a.minutes
     plan = f"{epochs} epochs" if a.epochs else f"{a.minutes} min"
     print(f"{name}: {n_train} train / {n_val} val images, {plan}", flush=True)
-    cfg = TrainConfig(epochs=epochs, batch_size=a.batch_size, seed=a.seed, precision=a.precision,
-                      monitor="val/miou", monitor_mode="max", max_time_minutes=budget,
-                      time_schedule=time_schedule, progress=False,
-                      log_every_n_steps=10)  # fmt: skip
+    return TrainConfig(epochs=epochs, batch_size=a.batch_size, seed=a.seed, precision=a.precision,
+                       monitor="val/miou", monitor_mode="max", max_time_minutes=budget,
+                       time_schedule=time_schedule, progress=False, log_every_n_steps=10)  # fmt: skip
+
+
+def eval_dir_scores(a: argparse.Namespace, model: L.LightningModule, like: SegmentationDataset) -> dict:
+    """``--eval-dir`` scored with ``model`` (read with the training data's classes and normalisation)."""
+    ds = split_dataset(a.eval_dir, like, model.metadata.get("normalization"))
+    return {"path": a.eval_dir, "images": len(ds), **percent(evaluate_dataset(model, ds, 8))}
+
+
+def refit_split_file(root: Path, path: Path) -> Path:
+    """A split CSV (``file,split``) that puts every frame of ROOT's train and val folders in training: the
+    refit's split, which ``aekit train ... --split-file`` reads the same way."""
+    rows = [(str(p[0]), "train") for split in ("train", "val") for p in (camvid_pairs(root, split) or [])]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="") as f:
+        csv.writer(f).writerows([("file", "split"), *rows])
+    return path
+
+
+def refit_config(a: argparse.Namespace, name: str, run_dir: Path) -> dict:
+    """The configuration retrained on every labelled frame (train + val folders, the held-out sequence
+    included) with the same recipe and budget; the last epoch is the model, as nothing is left to select on
+    (the time schedule anneals to zero at the end of the budget, where the held-out runs peaked). Scores
+    ``--eval-dir``, a split neither run saw: the model a practitioner ships after selecting its recipe."""
+    split_file = refit_split_file(Path(a.data), run_dir.with_name(f"{run_dir.name}_split.csv"))
+    splits, task = recipe_task(a, name, {"split_file": str(split_file), "seed": a.seed})
+    cfg = train_config(a, f"{name} (refit)", len(splits.train), 0)  # no val split: fit() keeps the last epoch
+    init = encoder_init(a, task, run_dir)
+    t1, cpu0 = time.time(), time.process_time()
+    model, kwargs = CONFIGS[name]
+    fit(task, DataModule(splits, a.batch_size, a.workers, a.seed), run_dir, cfg,
+        {"benchmark": "camvid", "config": name, "model": model, "kwargs": kwargs, "refit": True})  # fmt: skip
+    row = {
+        "train_images": len(splits.train),
+        "split_file": str(split_file),
+        "train_minutes": round((time.time() - t1) / 60, 1),
+        "train_cpu_minutes": round((time.process_time() - cpu0) / 60, 1),
+        "epochs_done": epochs_done(run_dir),
+        "init_encoder": init,
+    }
+    if a.eval_dir:
+        row["eval_dir"] = eval_dir_scores(a, load_task(run_dir / "last.ckpt"), splits.train)
+    return row
+
+
+def encoder_init(a: argparse.Namespace, task: L.LightningModule, run_dir: Path) -> dict | None:
+    """``--init-encoder``: copy that autoencoder's encoder into the task's model (the refit reuses the
+    selection run's pre-training the same way)."""
+    if not a.init_encoder:
+        return None
+    init = {"init_encoder": a.init_encoder, "tensors": len(load_encoder_weights(task.model.encoder, a.init_encoder))}
+    task.metadata["init_encoder"] = init
+    print(f"{run_dir.name}: encoder initialised ({init})", flush=True)
+    return init
+
+
+def run_config(a: argparse.Namespace, name: str, val_groups: str | None, run_dir: Path) -> dict:
+    """Train and score one configuration on one split (one fold of a leave-one-out run)."""
+    model, kwargs = CONFIGS[name]
+    split = {"val_groups": val_groups, "official_val": a.official_val, "seed": a.seed} if val_groups else {}
+    splits, task = recipe_task(a, name, split)
+    dm = DataModule(splits, a.batch_size, a.workers, a.seed)
+    n_train, n_val = len(splits.train), len(splits.val)
+    cfg = train_config(a, name, n_train, n_val)
     t0, cpu0 = time.time(), time.process_time()
     init = None
     if a.pretrain_minutes:
@@ -207,14 +273,10 @@ def run_config(a: argparse.Namespace, name: str, val_groups: str | None, run_dir
         if a.pretrain_only:
             return {"pretrain": init, "pretrain_minutes": round((time.time() - t0) / 60, 1),
                     "pretrain_cpu_minutes": round((time.process_time() - cpu0) / 60, 1)}  # fmt: skip
-    elif a.init_encoder:
-        init = {
-            "init_encoder": a.init_encoder,
-            "tensors": len(load_encoder_weights(task.model.encoder, a.init_encoder)),
-        }
+    else:
+        init = encoder_init(a, task, run_dir)
     if init:
         task.metadata["init_encoder"] = init
-        print(f"{name}: encoder initialised ({init})", flush=True)
     t1 = time.time()
     fit(task, dm, run_dir, cfg, {"benchmark": "camvid", "config": name, "model": model, "kwargs": kwargs})
     minutes, cpu_minutes = (time.time() - t1) / 60, (time.process_time() - cpu0) / 60
@@ -242,12 +304,11 @@ def run_config(a: argparse.Namespace, name: str, val_groups: str | None, run_dir
             "class_weights": a.class_weights,
             "lr": a.lr,
         },
-        "epochs_done": validated_epochs(run_dir),
+        "epochs_done": epochs_done(run_dir),
     }
     row |= {"train_images": n_train, "val_images": n_val}
     if a.eval_dir:
-        ds = split_dataset(a.eval_dir, splits.val, best.metadata.get("normalization"))
-        row["eval_dir"] = {"path": a.eval_dir, "images": len(ds), **percent(evaluate_dataset(best, ds, 8))}
+        row["eval_dir"] = eval_dir_scores(a, best, splits.val)
     if name in PAPER:
         row["paper"] = PAPER[name]
     row["params"] = sum(p.numel() for p in best.model.parameters())
@@ -302,6 +363,14 @@ def main(argv: list[str] | None = None) -> dict:
         help="with --pretrain-minutes: stop after pre-training (reuse it with --init-encoder RUN/best.ckpt)",
     )
     p.add_argument("--init-encoder", default=None, help="copy the encoder from this autoencoder run/ckpt instead")
+    p.add_argument(
+        "--refit",
+        default="none",
+        choices=("none", "after", "only"),
+        help="after: once the held-out run has scored the recipe, retrain it on every labelled frame (the "
+        "held-out sequence too) with the same budget, keep the last epoch and score --eval-dir with it (the "
+        "model to ship; 'refit' in the JSON); only: just that retraining, for a recipe selected before",
+    )
     p.add_argument("--out", type=Path, default=Path("runs/bench_camvid"))
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--workers", type=int, default=0, help="data-loading worker processes")
@@ -312,9 +381,15 @@ def main(argv: list[str] | None = None) -> dict:
     if a.smoke:
         a.data, a.epochs, a.precision = str(smoke_data()), 1, "32"
         a.out = Path(tempfile.mkdtemp(prefix="aekit-smoke-run-"))
+    if a.refit == "only" and a.pretrain_minutes:
+        p.error("--refit only trains no pre-training: pass the one selected with --init-encoder RUN/best.ckpt")
     torch.set_num_threads(a.threads)
     results = {}
     for name in [m.strip() for m in a.models.split(",") if m.strip()]:
+        if a.refit == "only":
+            results[name] = {"refit": refit_config(a, name, a.out / f"{name}_refit")}
+            print(json.dumps({name: results[name]}), flush=True)
+            continue
         if a.val_groups == "each":  # leave-one-sequence-out: one model per sequence of the training folders
             folds = list(camvid_groups(Path(a.data)))
             rows = {g: run_config(a, name, g, a.out / name / f"heldout_{g}") for g in folds}
@@ -323,6 +398,11 @@ def main(argv: list[str] | None = None) -> dict:
             row = leave_one_out_summary(rows)
         else:
             row = run_config(a, name, a.val_groups, a.out / name)
+        if a.refit == "after":
+            pretrained = a.out / f"{name}_pretrain" / "best.ckpt"
+            b = argparse.Namespace(**vars(a)) if not a.pretrain_minutes else argparse.Namespace(
+                **{**vars(a), "init_encoder": str(pretrained)})  # fmt: skip
+            row["refit"] = refit_config(b, name, a.out / f"{name}_refit")
         results[name] = row
         print(json.dumps({name: row}), flush=True)
     print(json.dumps(results))

@@ -109,12 +109,8 @@ def test_benchmark_selects_on_the_held_out_sequence_and_reports_official_val_bes
     assert not stems(recorded["train"]) & stems(recorded["test"])
 
 
-@pytest.mark.slow
-def test_benchmark_default_selects_on_0006R0_and_scores_an_eval_dir(
-    benchmark, tmp_path: Path, capsys: pytest.CaptureFixture
-) -> None:
-    """What the issue's measurement runs: no selection flag, the test split through --eval-dir."""
-    module = benchmark
+def test_split(tmp_path: Path) -> Path:
+    """A CamVid-layout test folder of three frames of sequences no training folder holds (Seq05VD, 0001TP)."""
     test = tmp_path / "CamVid" / "test"
     (test.parent / "testannot").mkdir(parents=True)
     test.mkdir()
@@ -122,7 +118,37 @@ def test_benchmark_default_selects_on_0006R0_and_scores_an_eval_dir(
     for stem in ("Seq05VD_f00000", "Seq05VD_f00030", "0001TP_008550"):
         Image.fromarray(rng.integers(0, 256, (48, 64, 3), dtype=np.uint8)).save(test / f"{stem}.png")
         Image.fromarray(rng.integers(0, 12, (48, 64), dtype=np.uint8)).save(test.parent / "testannot" / f"{stem}.png")
+    return test
+
+
+@pytest.mark.slow
+def test_refit_trains_on_every_labelled_frame_and_scores_the_eval_dir_with_its_last_epoch(
+    benchmark, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    module = benchmark
+    test = test_split(tmp_path)
+    row = module.main(["--smoke", "--models", "unet_small", "--eval-dir", str(test), "--refit", "after"])["unet_small"]
+    refit = row["refit"]
+    assert row["train_images"] == 2 and refit["train_images"] == 6  # 0006R0 and the official val frames too
+    assert refit["eval_dir"]["images"] == 3 and refit["epochs_done"] == 1
+    run = next(tmp_path.glob("aekit-smoke-run-*")) / "unet_small_refit"
+    recorded = json.loads((run / "splits.json").read_text())
+    assert len(recorded["train"]) == 6 and not recorded.get("val") and not recorded.get("test")
+    assert not any("Seq05VD" in name for name in recorded["train"])  # the eval split stays unseen
+    assert "val/miou" not in (run / "metrics.csv").read_text()  # nothing was validated, nothing selected
+    only = module.main(["--smoke", "--models", "unet_small", "--eval-dir", str(test), "--refit", "only"])
+    assert set(only["unet_small"]) == {"refit"} and only["unet_small"]["refit"]["train_images"] == 6
+
+
+@pytest.mark.slow
+def test_benchmark_default_selects_on_0006R0_and_scores_an_eval_dir(
+    benchmark, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """What the issue's measurement runs: no selection flag, the test split through --eval-dir."""
+    module = benchmark
+    test = test_split(tmp_path)
     row = module.main(["--smoke", "--models", "unet_small", "--eval-dir", str(test)])["unet_small"]
+    assert "refit" not in row  # the refit is asked for
     assert row["selected_on"].startswith("held-out sequence(s) 0006R0") and row["val_images"] == 2
     scored = row["eval_dir"]
     assert scored["images"] == 3 and 0 <= scored["miou"] <= 100

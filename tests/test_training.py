@@ -16,6 +16,7 @@ from sklearn.decomposition import PCA
 
 import aekit
 from aekit.data import DataModule, open_data
+from aekit.data.base import DataSplits
 from aekit.engine import TrainConfig, fit
 from aekit.io import read_checkpoint
 from aekit.tasks import ReconstructionTask, load_task
@@ -217,6 +218,19 @@ def test_early_stopping_stops_before_max_epochs(npy_file, tmp_path):
     result = fit(task, DataModule(splits, 16), tmp_path, TrainConfig(epochs=20, patience=2, progress=False))
     # epoch 0 sets the best loss; epochs 1 and 2 do not improve it; patience 2 stops after epoch 2
     assert result.trainer.current_epoch == 3
+
+
+def test_without_a_val_split_the_last_epoch_is_the_checkpoint(npy_file, tmp_path):
+    """A refit on every item: nothing to validate on, so no val/* monitor (Lightning warns or fails on it) and
+    no early stopping; best.ckpt holds the newest epoch and decisions.json says so."""
+    L.seed_everything(0)
+    full = open_data(f"npy:{npy_file}")
+    splits = DataSplits(full.train, None, None, full.info)
+    task = ReconstructionTask(model_kwargs={"in_channels": 1, "image_size": 16, "latent_dim": 4, "widths": [8]})
+    result = fit(task, DataModule(splits, 16), tmp_path, TrainConfig(epochs=3, patience=1, progress=False))
+    assert result.trainer.current_epoch == 3  # patience 1 on a val loss that does not exist would stop or fail
+    assert read_checkpoint(result.best_checkpoint)["epoch"] == read_checkpoint(result.last_checkpoint)["epoch"] == 2
+    assert "last epoch" in json.loads((tmp_path / "decisions.json").read_text())["checkpoint"]
 
 
 def test_time_budget_anneals_and_stops_without_overrunning_the_schedule(npy_file, tmp_path):

@@ -88,6 +88,15 @@ def resolved(cfg: TrainConfig) -> TrainConfig:
     return replace(cfg, precision=precision, channels_last=channels_last)
 
 
+def without_validation(cfg: TrainConfig, datamodule: Any) -> TrainConfig:
+    """No validation split (a refit on every labelled item, ``--split-file`` with train rows only): nothing to
+    select on, so ``best.ckpt`` is the newest epoch and early stopping is off."""
+    splits = getattr(datamodule, "splits", None)
+    if splits is None or getattr(splits, "val", False) is not None or not (cfg.monitor or "").startswith("val/"):
+        return cfg
+    return replace(cfg, monitor=None, patience=None)
+
+
 @dataclass
 class TrainConfig:
     """Engine settings shared by every task (the CLI's training flags)."""
@@ -100,7 +109,7 @@ class TrainConfig:
     devices: int | str = 1
     strategy: str = "auto"
     patience: int | None = None
-    monitor: str = "val/loss"
+    monitor: str | None = "val/loss"  # None: the newest epoch is best.ckpt (fit() sets it without a val split)
     monitor_mode: str = "min"
     num_workers: int = 0
     max_time_minutes: float | None = None
@@ -319,7 +328,7 @@ def fit(
         ckpt_path = str(run_dir / "last.ckpt") if resume is True else str(resume)
         if not Path(ckpt_path).is_file():
             raise FileNotFoundError(f"--resume: no checkpoint at {ckpt_path} (a run writes last.ckpt after each epoch)")
-    cfg = resolved(cfg)
+    cfg = without_validation(resolved(cfg), datamodule)
     if cfg.channels_last:
         task = task.to(memory_format=torch.channels_last)
     # Trainer(deterministic=...) switches torch's deterministic mode for the whole process: restore it after
@@ -359,6 +368,8 @@ def record_decisions(run_dir: Path, splits: Any, cfg: TrainConfig) -> dict[str, 
             f"{n['train']} train / {n['val']} val / {n['test']} test: {record.get('method')} (splits.json)"
         )
         write_splits(run_dir, record)
+    if cfg.monitor is None:
+        decisions["checkpoint"] = "no validation split: best.ckpt is the last epoch (nothing to select on)"
     decisions["precision"] = f"{cfg.precision}{' + channels_last' if cfg.channels_last else ''}" + (
         " (bf16 is fast on this machine)" if cfg.precision.startswith("bf16") else ""
     )
