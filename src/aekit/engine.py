@@ -55,6 +55,7 @@ logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(_DropTips()
 warnings.filterwarnings("ignore", message=r".*exists and is not empty.*")  # aekit writes config.yaml there first
 warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")  # Lightning vs newer torch
 warnings.filterwarnings("ignore", message=r".*smaller than the logging interval.*")  # small data sets are fine
+warnings.filterwarnings("ignore", message=r".*Total length of `list` across ranks is zero.*")  # no val split: a refit
 
 
 def resolve_precision(precision: str | None, accelerator: str = "auto") -> str:
