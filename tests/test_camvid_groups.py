@@ -109,7 +109,7 @@ def test_benchmark_selects_on_the_held_out_sequence_and_reports_official_val_bes
     assert not stems(recorded["train"]) & stems(recorded["test"])
 
 
-def test_split(tmp_path: Path) -> Path:
+def camvid_test_folder(tmp_path: Path) -> Path:
     """A CamVid-layout test folder of three frames of sequences no training folder holds (Seq05VD, 0001TP)."""
     test = tmp_path / "CamVid" / "test"
     (test.parent / "testannot").mkdir(parents=True)
@@ -123,10 +123,10 @@ def test_split(tmp_path: Path) -> Path:
 
 @pytest.mark.slow
 def test_refit_trains_on_every_labelled_frame_and_scores_the_eval_dir_with_its_last_epoch(
-    benchmark, tmp_path: Path, capsys: pytest.CaptureFixture
+    benchmark, tmp_path: Path
 ) -> None:
     module = benchmark
-    test = test_split(tmp_path)
+    test = camvid_test_folder(tmp_path)
     row = module.main(["--smoke", "--models", "unet_small", "--eval-dir", str(test), "--refit", "after"])["unet_small"]
     refit = row["refit"]
     assert row["train_images"] == 2 and refit["train_images"] == 6  # 0006R0 and the official val frames too
@@ -146,7 +146,7 @@ def test_benchmark_default_selects_on_0006R0_and_scores_an_eval_dir(
 ) -> None:
     """What the issue's measurement runs: no selection flag, the test split through --eval-dir."""
     module = benchmark
-    test = test_split(tmp_path)
+    test = camvid_test_folder(tmp_path)
     row = module.main(["--smoke", "--models", "unet_small", "--eval-dir", str(test)])["unet_small"]
     assert "refit" not in row  # the refit is asked for
     assert row["selected_on"].startswith("held-out sequence(s) 0006R0") and row["val_images"] == 2
