@@ -28,6 +28,9 @@ the training + official val frames (never the held-out ones) first, ``--init-enc
 (docs/segmentation.md).
 
 ``--eval-dir FOLDER`` also evaluates on any split folder (labels in ``FOLDERannot``, or ``IMAGES,MASKS``).
+``--refit after`` then retrains the recipe on every labelled frame (the held-out sequence too) for the same
+budget and scores ``--eval-dir`` with its last epoch (JSON key ``refit``); ``--refit only`` skips the held-out
+run. Measured one level down it did not beat the held-out-selected model, so it is off by default.
 ``--smoke``: a tiny synthetic CamVid-layout folder and one epoch (seconds), to check the script runs.
 The last line printed is JSON: ``{model: {global_acc, class_acc, miou, train_minutes, ...}}``.
 """
@@ -206,9 +209,10 @@ def eval_dir_scores(a: argparse.Namespace, model: L.LightningModule, like: Segme
 
 
 def refit_split_file(root: Path, path: Path) -> Path:
-    """A split CSV (``file,split``) that puts every frame of ROOT's train and val folders in training: the
-    refit's split, which ``aekit train ... --split-file`` reads the same way."""
-    rows = [(str(p[0]), "train") for split in ("train", "val") for p in (camvid_pairs(root, split) or [])]
+    """A split CSV (``file,split``) that puts every frame of ROOT's train and val folders in training and keeps
+    a test folder as test: the refit's split, which ``aekit train ... --split-file`` reads the same way."""
+    home = {"train": "train", "val": "train", "test": "test"}
+    rows = [(str(p[0]), home[split]) for split in home for p in (camvid_pairs(root, split) or [])]
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", newline="") as f:
         csv.writer(f).writerows([("file", "split"), *rows])
@@ -399,9 +403,8 @@ def main(argv: list[str] | None = None) -> dict:
         else:
             row = run_config(a, name, a.val_groups, a.out / name)
         if a.refit == "after":
-            pretrained = a.out / f"{name}_pretrain" / "best.ckpt"
-            b = argparse.Namespace(**vars(a)) if not a.pretrain_minutes else argparse.Namespace(
-                **{**vars(a), "init_encoder": str(pretrained)})  # fmt: skip
+            pretrained = str(a.out / f"{name}_pretrain" / "best.ckpt")  # the selection run's pre-training
+            b = argparse.Namespace(**{**vars(a), "init_encoder": pretrained}) if a.pretrain_minutes else a
             row["refit"] = refit_config(b, name, a.out / f"{name}_refit")
         results[name] = row
         print(json.dumps({name: row}), flush=True)

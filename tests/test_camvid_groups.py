@@ -121,6 +121,17 @@ def camvid_test_folder(tmp_path: Path) -> Path:
     return test
 
 
+def test_refit_split_keeps_a_test_folder_out_of_training(benchmark, tmp_path: Path) -> None:
+    """A CamVid root with its own test folder (the usual download): the refit CSV lists those frames as test,
+    so the split opens (an unlisted frame is refused) and nothing of the test folder trains."""
+    root = benchmark.smoke_data(root=tmp_path / "CamVid")
+    camvid_test_folder(tmp_path)  # tmp_path/CamVid/test + testannot, inside the data root
+    splits = open_data(f"camvid:{root}", split_file=str(benchmark.refit_split_file(root, tmp_path / "refit.csv")),
+                       **OPTS)  # fmt: skip
+    assert len(splits.train) == 6 and splits.val is None and len(splits.test) == 3
+    assert not any("Seq05VD" in str(p[0]) for p in splits.train.pairs)
+
+
 @pytest.mark.slow
 def test_refit_trains_on_every_labelled_frame_and_scores_the_eval_dir_with_its_last_epoch(
     benchmark, tmp_path: Path
