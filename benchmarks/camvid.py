@@ -245,6 +245,11 @@ def refit_config(a: argparse.Namespace, name: str, run_dir: Path) -> dict:
     return row
 
 
+def pretrain_dir(run_dir: Path) -> Path:
+    """Where ``--pretrain-minutes`` leaves the autoencoder run of ``run_dir`` (the refit reuses it)."""
+    return run_dir.parent / f"{run_dir.name}_pretrain"
+
+
 def encoder_init(a: argparse.Namespace, task: L.LightningModule, run_dir: Path) -> dict | None:
     """``--init-encoder``: copy that autoencoder's encoder into the task's model (the refit reuses the
     selection run's pre-training the same way)."""
@@ -270,17 +275,16 @@ def run_config(a: argparse.Namespace, name: str, val_groups: str | None, run_dir
         frames = [ds for ds in (splits.train, splits.test) if ds is not None]  # never the held-out val
         pre_cfg = replace(cfg, epochs=10_000 if not a.smoke else 1, max_time_minutes=a.pretrain_minutes,
                           time_schedule=not a.smoke, channels_last=False)  # fmt: skip
-        loaded = pretrain_encoder(task.model, frames, run_dir.parent / f"{run_dir.name}_pretrain", pre_cfg,
-                                  splits.train.sizes[0], kwargs, lr=a.lr)  # fmt: skip
+        pre_dir = pretrain_dir(run_dir)
+        loaded = pretrain_encoder(task.model, frames, pre_dir, pre_cfg, splits.train.sizes[0], kwargs, lr=a.lr)
         init = {"pretrain_minutes": a.pretrain_minutes, "frames": sum(len(ds) for ds in frames),
-                "tensors": len(loaded), "run": str(run_dir.parent / f"{run_dir.name}_pretrain")}  # fmt: skip
+                "tensors": len(loaded), "run": str(pre_dir)}  # fmt: skip
+        task.metadata["init_encoder"] = init
         if a.pretrain_only:
             return {"pretrain": init, "pretrain_minutes": round((time.time() - t0) / 60, 1),
                     "pretrain_cpu_minutes": round((time.process_time() - cpu0) / 60, 1)}  # fmt: skip
     else:
         init = encoder_init(a, task, run_dir)
-    if init:
-        task.metadata["init_encoder"] = init
     t1 = time.time()
     fit(task, dm, run_dir, cfg, {"benchmark": "camvid", "config": name, "model": model, "kwargs": kwargs})
     minutes, cpu_minutes = (time.time() - t1) / 60, (time.process_time() - cpu0) / 60
@@ -387,6 +391,9 @@ def main(argv: list[str] | None = None) -> dict:
         a.out = Path(tempfile.mkdtemp(prefix="aekit-smoke-run-"))
     if a.refit == "only" and a.pretrain_minutes:
         p.error("--refit only trains no pre-training: pass the one selected with --init-encoder RUN/best.ckpt")
+    if a.refit == "after" and a.pretrain_minutes and a.val_groups == "each":
+        p.error("--refit after with --val-groups each: each fold pre-trains its own encoder; pick one with "
+                "--refit only --init-encoder RUN/best.ckpt")  # fmt: skip
     torch.set_num_threads(a.threads)
     results = {}
     for name in [m.strip() for m in a.models.split(",") if m.strip()]:
@@ -403,7 +410,7 @@ def main(argv: list[str] | None = None) -> dict:
         else:
             row = run_config(a, name, a.val_groups, a.out / name)
         if a.refit == "after":
-            pretrained = str(a.out / f"{name}_pretrain" / "best.ckpt")  # the selection run's pre-training
+            pretrained = str(pretrain_dir(a.out / name) / "best.ckpt")  # the selection run's pre-training
             b = argparse.Namespace(**{**vars(a), "init_encoder": pretrained}) if a.pretrain_minutes else a
             row["refit"] = refit_config(b, name, a.out / f"{name}_refit")
         results[name] = row

@@ -159,7 +159,7 @@ def test_benchmark_default_selects_on_0006R0_and_scores_an_eval_dir(
     module = benchmark
     test = camvid_test_folder(tmp_path)
     row = module.main(["--smoke", "--models", "unet_small", "--eval-dir", str(test)])["unet_small"]
-    assert "refit" not in row  # the refit is asked for
+    assert "refit" not in row  # the refit runs only when asked for
     assert row["selected_on"].startswith("held-out sequence(s) 0006R0") and row["val_images"] == 2
     scored = row["eval_dir"]
     assert scored["images"] == 3 and 0 <= scored["miou"] <= 100
