@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 # (see README), then `make install TORCH_SPEC=`.
 TORCH_SPEC ?= torch==2.13.0
 
-.PHONY: install install-test demo test lint clean
+.PHONY: install install-test browser demo test lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,10 +18,20 @@ install: $(BIN)/python
 install-test: $(BIN)/python
 	$(BIN)/pip install -q $(TORCH_SPEC) -e ".[test,bench]"
 
+# The explorer's page test drives a real browser: Debian's chromium + chromium-driver, installed here when
+# absent (as root, with apt-get); where that cannot be done the test skips and says why.
+browser:
+	@if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing chromium + chromium-driver (apt) for the explorer's browser test"; \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver \
+	    >/dev/null; } || echo "make: apt-get could not install chromium: the explorer's browser test will skip"; \
+	else echo "make: no chromium/chromedriver and no apt-get as root: the explorer's browser test will skip"; fi
+
 demo: install
 	$(BIN)/aekit demo
 
-test: install-test
+test: install-test browser
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/python -m pytest tests
 

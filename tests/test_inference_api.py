@@ -7,6 +7,7 @@ same files with equal pixels; the ONNX export runs in ONNX Runtime and matches t
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -107,6 +108,17 @@ def _same(a: object, b: object) -> bool:
     return json.dumps(a, sort_keys=True, default=float) == json.dumps(b, sort_keys=True, default=float)
 
 
+def _items_scored(metrics: dict, run: Path) -> int:
+    """How many items an evaluator's own figures say it scored (each problem reports them its own way)."""
+    if "per_image" in metrics:  # super-resolution
+        return len(metrics["per_image"])
+    if "rows" in metrics:  # stereo: one row per pair, then the mean
+        return len(metrics["rows"]) - 1
+    if "results" in metrics:  # reconstruction: the run's recorded split
+        return len(json.loads((run / "splits.json").read_text())[metrics["split"]])
+    return int(metrics.get("images") or metrics["n"])  # segmentation, depth | classification
+
+
 def _read(path: Path) -> object:
     if path.suffix == ".png":
         return np.asarray(Image.open(path))
@@ -115,8 +127,9 @@ def _read(path: Path) -> object:
     return path.read_text()
 
 
+@pytest.mark.precision
 @pytest.mark.parametrize("problem", list(PROBLEMS))
-def test_python_twin_gives_the_cli_results(problem: str, tmp_path: Path) -> None:
+def test_python_twin_gives_the_cli_results(problem: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     run, data, flags, photos = PROBLEMS[problem](tmp_path)
 
     # evaluate: the CLI, then the call (given the handle aekit.train returns), write one file in one folder
@@ -130,6 +143,20 @@ def test_python_twin_gives_the_cli_results(problem: str, tmp_path: Path) -> None
     assert [p.name for p in (run / "evaluations").iterdir()] == [folder.name]
     from_python = json.loads(metrics_file.read_text())
     assert _same(from_cli, from_python) and _same(returned, from_python)
+
+    # what made the numbers is recorded, and by default they do not depend on the CPU's bf16 support
+    prov = from_python["provenance"]
+    assert prov["precision"] == "32" and prov["data"] == data and prov["items"] > 0
+    assert prov["checkpoint_sha256"] == hashlib.sha256((run / "best.ckpt").read_bytes()).hexdigest()
+    assert prov["torch_version"] == torch.__version__ and prov["aekit_version"] == aekit.__version__
+    assert prov["device"].startswith("cpu") and prov["cpu_capability"]
+    for fast in ("0", "1"):
+        monkeypatch.setenv("AEKIT_FAST_BF16", fast)
+        assert _same(aekit.evaluate(run, data=data, **_as_kwargs(flags)), from_python), fast
+    fast_path = aekit.evaluate(run, data=data, precision="auto", **_as_kwargs(flags))  # asked for: bf16 (forced)
+    assert fast_path["provenance"]["precision"] == "bf16-mixed + channels_last"
+    monkeypatch.delenv("AEKIT_FAST_BF16")
+    assert prov["items"] == _items_scored(from_python, run), prov
 
     # predict: the same files with the same pixels, and the call returns exactly what it wrote
     assert main(["predict", str(run / "best.ckpt"), "--input", str(photos), "--output", str(tmp_path / "cli")]) == 0

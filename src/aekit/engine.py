@@ -68,17 +68,39 @@ def resolve_precision(precision: str | None, accelerator: str = "auto") -> str:
     return str(precision)
 
 
+# oneDNN ISA caps (ONEDNN_MAX_CPU_ISA) at or above which bf16 convolutions run natively (AVX512-BF16, AMX)
+_ONEDNN_BF16_ISAS = ("AVX512_CORE_BF16", "AVX512_CORE_FP16", "AVX512_CORE_AMX", "AVX512_CORE_AMX_FP16",
+                     "AVX10_1_512", "AVX10_1_512_AMX", "AVX10_1_512_AMX_FP16", "AVX10_2_512", "AVX10_2_512_AMX_2",
+                     "ALL", "DEFAULT")  # fmt: skip
+_SWITCH = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False, "off": False}
+
+
 def cpu_has_fast_bf16() -> bool:
-    """AMX or AVX512-BF16 on this CPU (torch's capability string, else /proc/cpuinfo flags)."""
+    """Whether bf16 runs natively on this CPU, as torch will use it: what ``precision="auto"`` trusts.
+
+    ``AEKIT_FAST_BF16=1|0`` decides outright (CI forces the bf16 path on machines without it, so what breaks on
+    AMX servers breaks everywhere). Otherwise the CPU needs AVX512-BF16 or AMX *and* torch must be allowed to
+    use them: ``ATEN_CPU_CAPABILITY=avx2`` or ``ONEDNN_MAX_CPU_ISA=AVX2`` (how an AVX2-only CPU behaves) make
+    bf16 emulated, ~10x slower than fp32, so ``auto`` then means fp32.
+    """
+    forced = os.environ.get("AEKIT_FAST_BF16", "").strip().lower()
+    if forced:
+        if forced not in _SWITCH:
+            raise ValueError(f"AEKIT_FAST_BF16={forced!r}: set it to 1 (bf16 path) or 0 (fp32), or unset it")
+        return _SWITCH[forced]
     try:
-        if "AMX" in torch.backends.cpu.get_cpu_capability():
-            return True
+        capability = torch.backends.cpu.get_cpu_capability()  # honours ATEN_CPU_CAPABILITY
     except AttributeError:
-        pass
+        capability = ""
+    if not (capability.startswith("AVX512") or "AMX" in capability):
+        return False
+    isa = os.environ.get("ONEDNN_MAX_CPU_ISA", "").strip().upper()
+    if isa and isa not in _ONEDNN_BF16_ISAS:
+        return False
     try:
         flags = Path("/proc/cpuinfo").read_text()
     except OSError:
-        return False
+        return "AMX" in capability
     return "amx_bf16" in flags or "avx512_bf16" in flags
 
 

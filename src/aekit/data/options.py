@@ -12,6 +12,9 @@ from aekit.config import option
 from aekit.data.base import DataError, DataSplits, open_data
 
 DATA = "data"
+# what segmentation and depth sources do without --crop-size (aekit.data.segmentation.default_crop)
+CROP_HELP = ("random training crop N or H,W (default: whole images when all share one size; else a square of "
+             "the median short side, a multiple of 32 in 32..256)")  # fmt: skip
 
 
 # -- data fields, declared once: training recipes (aekit.recipes) and evaluation options (aekit.inference) --------

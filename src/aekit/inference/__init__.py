@@ -18,6 +18,7 @@ from aekit.inference.base import (
     register_predictor,
     resolve_checkpoint,
     write_json,
+    write_metrics,
 )
 
 __all__ = [
@@ -36,4 +37,5 @@ __all__ = [
     "register_predictor",
     "resolve_checkpoint",
     "write_json",
+    "write_metrics",
 ]

@@ -15,6 +15,7 @@ from aekit.inference.base import (
     evaluation_dir,
     import_builtin,
     make_options,
+    provenance,
     resolve_checkpoint,
     tile_budget,
 )
@@ -57,6 +58,7 @@ def evaluate_run(run: Any, **options: Any) -> Evaluation:
     where = Where(checkpoint, split, seed, splitting, out, note)
     budget = tile_budget(task, opts.tile_megapixels)
     with inference_precision(task.model, opts.precision) as precision, tiling(task.model, budget):
+        where.provenance = provenance(checkpoint, opts.data, split, note, precision, task.model)
         result = handler.fn(task, opts, where)
     return dataclasses.replace(result, out=out, note=note, precision=precision)
 
@@ -67,8 +69,11 @@ def evaluate(run: Any, data: str, split: str | None = None, out: str | Path | No
     ``run``: what ``aekit.train`` returned, a run directory (best.ckpt, else last.ckpt) or a checkpoint.
     ``split``: default the run's recorded test split on its training data, every item of other data.
     Writes the metrics JSON/Markdown and figures to ``out`` (default ``RUN/evaluations/<data>-<split>``, the
-    CLI's place) and returns the metrics dict written there. ``options``: the task's own (``batch_size``,
-    ``precision``, ``classes``, ``median_scaling``, ...; ``aekit evaluate --help`` lists them all).
+    CLI's place) and returns the metrics dict written there, with its ``provenance`` (precision, device,
+    versions, the checkpoint's sha256, data, split, items). Scores are computed at fp32 unless
+    ``precision="auto"`` (bf16 where fast) is asked for, so they are the same on every machine.
+    ``options``: the task's own (``batch_size``, ``precision``, ``classes``, ``median_scaling``, ...;
+    ``aekit evaluate --help`` lists them all).
     """
     return evaluate_run(run, data=data, split=split, out=out, **options).metrics
 

@@ -34,8 +34,12 @@ class EvaluateOptions:
     out: Path | None = option(
         None, "folder for metrics.json/.md (default: <run>/evaluations/<data>-<split>, one per data set and split)"
     )
-    batch_size: int = option(64, "images per forward pass")
-    precision: str = option("auto", "auto (bf16 where fast, as training), 32, bf16-mixed")
+    batch_size: int = option(64, "images per forward pass (segmentation: at most 16, its images are full size)")
+    precision: str = option(
+        "32",
+        "32 (default: the same numbers on every machine), auto (bf16 where this machine runs it fast: quicker, "
+        "scores may move in the last digits), bf16-mixed",
+    )
     tile_megapixels: float = option(1.0, "tile larger inputs (0: never)")
     seed: int | None = option(None, "seed of the data split (default: the run's)")
 
@@ -47,7 +51,7 @@ class PredictOptions:
     inputs: Path = option(help="an image file or a folder", flag="--input")
     out: Path = option(help="output folder (never the input folder)", flag="--output")
     batch_size: int = option(16, "images per forward pass")
-    precision: str = option("auto", "auto (bf16 where fast, as training), 32, bf16-mixed")
+    precision: str = option("auto", "auto (bf16 where this machine runs it fast, as training; else 32), 32, bf16-mixed")
     tile_megapixels: float = option(1.0, "tile larger inputs (0: never)")
 
 
@@ -61,10 +65,52 @@ class Where:
     splitting: Any  # aekit.data.splits.SplitSpec
     out: Path
     note: str  # a sentence saying which items are scored
+    provenance: dict[str, Any] = dataclasses.field(default_factory=dict)  # what made the numbers (write_metrics)
 
     def split_options(self) -> dict[str, Any]:
         """Keyword options for ``open_data``: the run's recorded split (or the whole data) and seed."""
         return {"seed": self.seed, "splitting": self.splitting}
+
+
+def write_metrics(where: Where, metrics: dict[str, Any], items: int, name: str = "metrics.json") -> Path:
+    """Write an evaluator's metrics JSON with its provenance (precision, device, versions, checkpoint hash, data,
+    split, item count) added under ``"provenance"``, so a figure can be traced and reproduced on another machine."""
+    metrics["provenance"] = {**where.provenance, "items": int(items)}
+    return write_json(where.out / name, metrics)
+
+
+def provenance(checkpoint: Path, data: str, split: str, note: str, precision: str, model: Any) -> dict[str, Any]:
+    """What decides an evaluation's numbers besides the weights: recorded in every metrics JSON."""
+    import platform
+
+    import torch
+
+    from aekit import __version__
+
+    device = next(iter(model.parameters()), torch.empty(0)).device
+    return {
+        "precision": precision,
+        "device": torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu ({platform.machine()})",
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "aekit_version": __version__,
+        "torch_version": torch.__version__,
+        "checkpoint": str(checkpoint),
+        "checkpoint_sha256": file_sha256(checkpoint),
+        "data": data,
+        "split": split,
+        "scored": note,
+    }
+
+
+def file_sha256(path: Path) -> str:
+    """sha256 of a file, read in 1 MiB chunks (checkpoints can be large)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 @dataclass

@@ -17,7 +17,7 @@ from aekit.inference.base import (
     Where,
     register_evaluator,
     register_predictor,
-    write_json,
+    write_metrics,
     write_text,
 )
 from aekit.report import markdown_table
@@ -48,7 +48,7 @@ def evaluate_classifier(task: Any, opts: ClassificationEvaluateOptions, where: W
     probs, y = predict_proba(task.model, splits.split(where.split), opts.batch_size)
     scores = {"split": where.split, "n": len(y), **classification_scores(probs, y, task.num_classes)}
     table = markdown_table([scores])
-    files = [write_json(where.out / "metrics.json", scores), write_text(where.out / "metrics.md", table + "\n")]
+    files = [write_metrics(where, scores, len(y)), write_text(where.out / "metrics.md", table + "\n")]
     return Evaluation(scores, table, files)
 
 

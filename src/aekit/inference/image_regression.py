@@ -28,7 +28,7 @@ from aekit.inference.base import (
     output_paths,
     register_evaluator,
     register_predictor,
-    write_json,
+    write_metrics,
     write_text,
 )
 from aekit.metrics import depth_scores, evaluate_sr_model
@@ -55,10 +55,10 @@ class SuperResolutionPredictOptions(PredictOptions):
     compare: bool = option(False, "SR: also write bicubic | model pictures")
 
 
-def _report(where: Where, title: str, rows: list[dict[str, Any]], summary: dict[str, Any]) -> Evaluation:
+def _report(where: Where, title: str, rows: list[dict[str, Any]], summary: dict[str, Any], items: int) -> Evaluation:
     table = markdown_table(rows)
     files = [
-        write_json(where.out / "metrics.json", summary),
+        write_metrics(where, summary, items),
         write_text(where.out / "metrics.md", f"# {title}\n\n{table}\n"),
     ]
     return Evaluation(summary, table, files)
@@ -75,7 +75,7 @@ def evaluate_sr(task: SuperResolutionTask, opts: SuperResolutionEvaluateOptions,
     result.update({"data": opts.data, "split": where.split, "checkpoint": str(where.checkpoint)})
     rows = [*result["per_image"], {"image": "mean", **result["mean"]}]
     title = f"Super-resolution x{scale} on {opts.data} ({where.split}): PSNR/SSIM on Y, {scale}-px border shaved"
-    return _report(where, title, rows, result)
+    return _report(where, title, rows, result, len(result["per_image"]))
 
 
 @register_evaluator("depth", DepthEvaluateOptions)
@@ -114,7 +114,7 @@ def evaluate_depth(task: DepthTask, opts: DepthEvaluateOptions, where: Where) ->
     figure = save_rows(panels, where.out / "depth_examples.png") if panels else None
     if figure is not None:
         result["figure"] = str(figure)
-    evaluation = _report(where, f"Depth on {opts.data} ({where.split})", [mean], result)
+    evaluation = _report(where, f"Depth on {opts.data} ({where.split})", [mean], result, result["images"])
     evaluation.files += [figure] if figure is not None else []
     return evaluation
 

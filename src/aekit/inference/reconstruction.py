@@ -26,7 +26,7 @@ from aekit.inference.base import (
     output_paths,
     register_evaluator,
     register_predictor,
-    write_json,
+    write_metrics,
     write_text,
 )
 from aekit.models.autoencoder import ConvAutoencoder
@@ -105,7 +105,7 @@ def evaluate_reconstruction(task: Any, opts: ReconstructionEvaluateOptions, wher
     out, split = where.out, where.split
     metrics = {"split": split, "data": opts.data, "results": results}
     table = markdown_table(rows)
-    files = [write_json(out / f"metrics_{split}.json", metrics)]
+    files = [write_metrics(where, metrics, len(data.images), f"metrics_{split}.json")]
     files.append(write_text(out / f"metrics_{split}.md", f"# Reconstruction on {opts.data} ({split})\n\n{table}\n"))
     recon, _ = autoencode(model, Stacked(data.images[:10], None))
     figure = out / "figures" / f"reconstructions_{split}.png"

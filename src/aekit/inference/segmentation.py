@@ -21,7 +21,7 @@ from aekit.inference.base import (
     output_paths,
     register_evaluator,
     register_predictor,
-    write_json,
+    write_metrics,
     write_text,
 )
 from aekit.report.segmentation import prediction_figure
@@ -81,7 +81,7 @@ def evaluate_segmentation(task: SegmentationTask, opts: SegmentationEvaluateOpti
     split = "all" if opts.all_pairs else where.split
     result |= {"checkpoint": str(where.checkpoint), "data": opts.data, "split": split}
     md = metrics_markdown(result, f"{where.checkpoint} on {opts.data} ({split}, {len(ds)} images)")
-    files = [write_json(where.out / "metrics.json", result), write_text(where.out / "metrics.md", md)]
+    files = [write_metrics(where, result, len(ds)), write_text(where.out / "metrics.md", md)]
     if opts.figure_count > 0:
         files.append(prediction_figure(task, ds, where.out / f"predictions_{split}.png", opts.figure_count))
     return Evaluation(result, md, files)

@@ -23,7 +23,7 @@ from aekit.inference.base import (
     option,
     register_evaluator,
     register_predictor,
-    write_json,
+    write_metrics,
     write_text,
 )
 from aekit.metrics import depth_errors, disparity_errors, median_scale
@@ -130,7 +130,7 @@ def evaluate_stereo_depth(task: StereoDepthTask, opts: StereoEvaluateOptions, wh
     )
     table = markdown_table(rows)
     metrics = {"note": note, "median_scaling": bool(opts.median_scaling), "rows": rows}
-    files = [write_json(where.out / "metrics.json", metrics)]
+    files = [write_metrics(where, metrics, len(rows) - 1)]
     files.append(write_text(where.out / "metrics.md", f"# Stereo depth evaluation\n\n{note}\n\n{table}\n"))
     return Evaluation(metrics, f"{note}\n\n{table}", files)
 

@@ -150,8 +150,9 @@ class TrainFields:
     scheduler: str = option("onecycle", help="learning-rate schedule", choices=["onecycle", "cosine", "none"],
                             group=TRAINING)  # fmt: skip
     seed: int = option(TrainConfig.seed, help="seed of the split, the initialisation and the batches", group=TRAINING)
-    precision: str = option(TrainConfig.precision, help="auto (bf16-mixed where fast, else 32), 32, bf16-mixed, "
-                            "16-mixed", group=TRAINING)  # fmt: skip
+    precision: str = option(TrainConfig.precision, help="auto (bf16-mixed where fast, else 32; "
+                            "AEKIT_FAST_BF16=1|0 forces it), 32, 32-true, bf16-mixed, 16-mixed, bf16-true",
+                            group=TRAINING)  # fmt: skip
     accelerator: str = option(TrainConfig.accelerator, help="auto, cpu, gpu, ...", group=TRAINING)
     devices: int | str = option(TrainConfig.devices, help="number of devices (e.g. 2 with --strategy ddp)",
                                 group=TRAINING)  # fmt: skip

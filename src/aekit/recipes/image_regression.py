@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 
 from aekit.config import option, override
 from aekit.data import DataModule, open_data
+from aekit.data.options import CROP_HELP
 from aekit.recipes.base import TrainRecipe, register_recipe
 from aekit.tasks import DepthTask, SuperResolutionTask
 
@@ -72,8 +73,7 @@ class Depth(TrainRecipe):
 
     data: str = option(help="depth:IMAGES,DEPTHS (two folders, files matched by name)", group=DATA)
     image_size: str | None = option(None, help="resize pairs to N or H,W (default: native sizes)", group=DATA)
-    crop_size: str | None = option(None, help="random training crop N or H,W (default when sizes differ)",
-                                   group=DATA)  # fmt: skip
+    crop_size: str | None = option(None, help=CROP_HELP, group=DATA)
     depth_scale: float = option(1.0, help="PNG depth = value / depth-scale (1000: mm->m)", group=DATA)
     channels: int = option(3, help="image channels (1 or 3)", group=DATA)
     model: str = option("unet_depth", help="unet_depth (U-Net with a softplus output)", group=MODEL)

@@ -13,7 +13,7 @@ import numpy as np
 from aekit.config import option, override
 from aekit.data import DataModule, DataSplits
 from aekit.data.base import DataError
-from aekit.data.options import ImageFields, MaskFields, int_list, open_seg_data
+from aekit.data.options import CROP_HELP, ImageFields, MaskFields, int_list, open_seg_data
 from aekit.nn.upsample import UPSAMPLE_MODES
 from aekit.recipes.base import TrainRecipe, register_recipe
 from aekit.tasks.segmentation import SegmentationTask, task_for_data
@@ -59,7 +59,7 @@ class Segmentation(MaskFields, ImageFields, TrainRecipe):
     batch_size: int = override(8)
 
     data: str = option(help=DATA_HELP, group=DATA)
-    crop_size: str | None = option(None, help="random training crop N or H,W (default: whole images)", group=DATA)
+    crop_size: str | None = option(None, help=CROP_HELP, group=DATA)
     scale: str | None = option(None, help="random training rescale range, e.g. 0.75,1.25", group=DATA)
     hflip: bool = option(True, help="random horizontal flips", negate="--no-hflip", group=DATA)
     augment: bool = option(True, help="training augmentation (off: none at all)", negate="--no-augment", group=DATA)
