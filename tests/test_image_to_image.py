@@ -237,6 +237,7 @@ def test_unet_depth_is_positive_unet() -> None:
 
 
 # -- command line ------------------------------------------------------------------------------------
+@pytest.mark.precision
 def test_cli_sr_train_evaluate_predict(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     hr = write_hr_folder(tmp_path / "hr", n=4, size=(36, 42))
     run = tmp_path / "run"
@@ -272,6 +273,7 @@ def test_cli_sr_train_evaluate_predict(tmp_path: Path, capsys: pytest.CaptureFix
     assert sorted(p.name for p in small.iterdir()) == ["p0.png", "p1.png", "p2.png"]
 
 
+@pytest.mark.precision
 def test_cli_depth_train_evaluate_predict(tmp_path: Path) -> None:
     images, depths = write_depth_folders(tmp_path / "d", n=6)
     run = tmp_path / "run"

@@ -273,6 +273,7 @@ def test_shared_camvid_opens_with_segnet_protocol() -> None:
 
 
 # -- training ------------------------------------------------------------------------------------------------
+@pytest.mark.precision
 def test_tiny_shapes_are_learned_to_high_iou(tmp_path: Path) -> None:
     imgs, masks = make_shapes(tmp_path / "d", n=40)
     splits = open_data(f"pairs:{imgs},{masks}", val_fraction=0.2, seed=0)

@@ -287,6 +287,7 @@ def test_disparity_unet_any_size_bounded_and_multiscale() -> None:
 # -- CLI -------------------------------------------------------------------------------------------------
 
 
+@pytest.mark.precision
 def test_cli_train_evaluate_predict(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     from aekit.cli.main import main
 
