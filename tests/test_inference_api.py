@@ -119,6 +119,34 @@ def _items_scored(metrics: dict, run: Path) -> int:
     return int(metrics.get("images") or metrics["n"])  # segmentation, depth | classification
 
 
+def _figures(metrics: object, prefix: str = "") -> dict[str, float]:
+    """Every number of a metrics JSON by its path (``results.autoencoder.psnr``), provenance left out."""
+    if isinstance(metrics, dict):
+        items = [(k, v) for k, v in metrics.items() if k != "provenance"]
+    elif isinstance(metrics, list):
+        items = [(str(i), v) for i, v in enumerate(metrics)]
+    else:
+        return {prefix: float(metrics)} if isinstance(metrics, int | float) and not isinstance(metrics, bool) else {}
+    return {k: v for key, value in items for k, v in _figures(value, f"{prefix}.{key}" if prefix else key).items()}
+
+
+def _bf16_tolerance(key: str, fp32: float) -> float:
+    """How far a bf16 (fast path) figure may lie from fp32 on the same checkpoint and inputs: PSNR 0.05 dB;
+    accuracies and IoUs (fractions of pixels or images) 0.001, i.e. >= 99.9 % of argmax decisions agree;
+    errors (RMS, EPE, abs. rel., ...) 1 % relative, squared errors (MSE, sq. rel.) 2 % (the square of a 1 %
+    change); counts exactly."""
+    name = key.rsplit(".", 1)[-1].lower()
+    if "psnr" in name:
+        return 0.05
+    if "mse" in name.replace("rmse", "") or name.startswith("sq"):
+        return 0.02 * abs(fp32) + 1e-6
+    if any(word in name for word in ("acc", "iou", "delta")):
+        return 1e-3
+    if name in ("n", "images", "pixels", "count", "components", "latent_dim"):
+        return 0.0
+    return 0.01 * abs(fp32) + 1e-6
+
+
 def _read(path: Path) -> object:
     if path.suffix == ".png":
         return np.asarray(Image.open(path))
@@ -155,6 +183,11 @@ def test_python_twin_gives_the_cli_results(problem: str, tmp_path: Path, monkeyp
         assert _same(aekit.evaluate(run, data=data, **_as_kwargs(flags)), from_python), fast
     fast_path = aekit.evaluate(run, data=data, precision="auto", **_as_kwargs(flags))  # asked for: bf16 (forced)
     assert fast_path["provenance"]["precision"] == "bf16-mixed + channels_last"
+    # the fast path is equivalent: same checkpoint and inputs, every figure within the stated tolerance
+    fp32_figures, bf16_figures = _figures(from_python), _figures(fast_path)
+    assert fp32_figures.keys() == bf16_figures.keys() and fp32_figures
+    for key, value in fp32_figures.items():
+        assert abs(bf16_figures[key] - value) <= _bf16_tolerance(key, value), (key, value, bf16_figures[key])
     monkeypatch.delenv("AEKIT_FAST_BF16")
     assert prov["items"] == _items_scored(from_python, run), prov
 
@@ -191,7 +224,7 @@ def test_export_writes_onnx_that_onnxruntime_runs(problem: str, tmp_path: Path) 
 def test_run_forms_and_bad_input(tmp_path: Path) -> None:
     run = tmp_path / "run"
     run.mkdir()
-    with pytest.raises(DataError, match="no best.ckpt or last.ckpt"):
+    with pytest.raises(DataError, match="holds no best.ckpt, last.ckpt or model.safetensors"):
         resolve_checkpoint(run)
     (run / "last.ckpt").write_bytes(b"")
     assert resolve_checkpoint(run) == run / "last.ckpt"  # a run stopped before any best checkpoint
@@ -203,9 +236,12 @@ def test_run_forms_and_bad_input(tmp_path: Path) -> None:
         aekit.evaluate(tmp_path / "nope.ckpt", data="mnist5k")
     with pytest.raises(DataError, match="aekit.train returned"):
         aekit.evaluate(42, data="mnist5k")
-    (run / "model.safetensors").write_bytes(b"")
-    with pytest.raises(DataError, match="not a .safetensors"):
+    (run / "model.safetensors").write_bytes(b"")  # exported weights without their model.json
+    with pytest.raises(DataError, match="has no model.json beside it"):
         aekit.predict(run / "model.safetensors", inputs=tmp_path, out=tmp_path / "o")
+    (run / "weights.bin").write_bytes(b"")
+    with pytest.raises(DataError, match="not a .bin file"):
+        aekit.predict(run / "weights.bin", inputs=tmp_path, out=tmp_path / "o")
 
 
 def test_options_a_task_does_not_take_are_refused_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

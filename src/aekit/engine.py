@@ -17,7 +17,7 @@ import os
 import sys
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -31,7 +31,7 @@ from lightning.pytorch.loggers import CSVLogger, Logger
 
 from aekit.data.splits import describe_splits, write_splits
 from aekit.io import atomic_write_bytes, model_from_checkpoint, read_checkpoint, save_model
-from aekit.tasks.base import Task
+from aekit.tasks.base import Task, task_hparams
 
 PRECISIONS = ("auto", "32", "32-true", "bf16-mixed", "16-mixed", "bf16-true")
 
@@ -373,7 +373,8 @@ def fit(
             trainer.save_checkpoint(last)
             source = last
         model = model_from_checkpoint(read_checkpoint(source), source)
-        save_model(model, run_dir, {**task.metadata, "task": task.task_name, "checkpoint": source.name})
+        meta = {**task.metadata, "task": task.task_name, "task_hparams": task_hparams(task), "checkpoint": source.name}
+        save_model(model, run_dir, meta)
     return FitResult(run_dir, best, last, trainer)
 
 
@@ -411,23 +412,101 @@ def _float_outputs(module: torch.nn.Module, inputs: Any, output: Any) -> Any:
     return output
 
 
+ACCELERATORS = ("auto", "cpu", "gpu")
+
+
+def inference_device(accelerator: str = "auto") -> torch.device:
+    """Where evaluate/predict run: ``auto`` the GPU when there is one, else the CPU; ``gpu`` insists on one."""
+    if accelerator not in ACCELERATORS + ("cuda",):
+        raise ValueError(f"--accelerator {accelerator!r}: choose one of {', '.join(ACCELERATORS)}")
+    if accelerator in ("gpu", "cuda") and not torch.cuda.is_available():
+        raise ValueError("--accelerator gpu: torch sees no CUDA GPU here; use --accelerator cpu (or auto)")
+    return torch.device("cuda" if accelerator != "cpu" and torch.cuda.is_available() else "cpu")
+
+
+def _inputs_to(device: torch.device) -> Callable:
+    """Forward pre-hook: tensors given on another device (the CPU, where the data is read) move to ``device``."""
+
+    def move(value: Any) -> Any:
+        if isinstance(value, torch.Tensor):
+            return value.to(device) if value.device != device else value
+        if isinstance(value, (tuple, list)):
+            return type(value)(move(v) for v in value)
+        if isinstance(value, dict):
+            return {k: move(v) for k, v in value.items()}
+        return value
+
+    def hook(module: torch.nn.Module, args: Any, kwargs: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+        return move(args), move(kwargs)
+
+    return hook
+
+
+def _cpu_float_outputs(module: torch.nn.Module, inputs: Any, output: Any) -> Any:
+    """Forward hook of a model on an accelerator: outputs back on the CPU as float32, where metrics are computed
+    and files written, so every evaluator and predictor works unchanged on any device."""
+    if isinstance(output, torch.Tensor):
+        return output.float().cpu() if output.is_floating_point() else output.cpu()
+    if isinstance(output, (tuple, list)):
+        return type(output)(_cpu_float_outputs(module, inputs, o) for o in output)
+    return output
+
+
+def _output_layers(model: torch.nn.Module) -> list[torch.nn.Module]:
+    """The model's output layers by the models' naming convention: ``head``, or each of ``heads``."""
+    head, heads = getattr(model, "head", None), getattr(model, "heads", None)
+    if isinstance(head, torch.nn.Module):
+        return [head]
+    return list(heads) if isinstance(heads, torch.nn.ModuleList) else []
+
+
+def _fp32_forward(forward: Callable, device_type: str) -> Callable:
+    """``forward`` outside autocast on float32 inputs: the model's output layer (``head``) in fp32, so regressed
+    values (depth, pixels, disparity) keep float32 resolution instead of bf16's 8-bit mantissa (0.4 %), and
+    logits their ties; the layer is a small share of the work."""
+
+    def run(*args: Any) -> Any:
+        with torch.autocast(device_type, enabled=False):
+            return forward(*(a.float() if isinstance(a, torch.Tensor) and a.is_floating_point() else a for a in args))
+
+    return run
+
+
 @contextmanager
-def inference_precision(model: torch.nn.Module, precision: str | None = "auto") -> Iterator[str]:
-    """Evaluation/prediction on training's fast path: ``auto`` -> bf16 autocast + channels_last where bf16 is
-    fast (CPU with AMX/AVX512-BF16), fp32 elsewhere. Outputs come back as float32. Yields the precision used."""
-    precision = resolve_precision(precision, "cpu")
+def inference_precision(
+    model: torch.nn.Module, precision: str | None = "auto", device: torch.device | str = "cpu"
+) -> Iterator[str]:
+    """Evaluation/prediction on ``device`` at ``precision``: ``auto`` -> bf16 autocast (+ channels_last on a CPU)
+    where bf16 is fast (AMX/AVX512-BF16 CPU, bf16 GPU), fp32 elsewhere; ``32`` is true fp32 (no TF32 on a GPU).
+    Inputs move to the device and outputs come back to the CPU as float32. Yields the precision used."""
+    device = torch.device(device)
+    precision = resolve_precision(precision, "gpu" if device.type == "cuda" else "cpu")
     if precision not in ("32", "32-true", "bf16-mixed"):
         raise ValueError(f"--precision for evaluate/predict must be auto, 32 or bf16-mixed, not {precision!r}")
     bf16 = precision == "bf16-mixed"
-    handle = model.register_forward_hook(_float_outputs) if bf16 else None
-    if bf16:
+    handles = []
+    if device.type != "cpu":
+        model.to(device)
+        handles = [m.register_forward_pre_hook(_inputs_to(device), with_kwargs=True) for m in model.modules()]
+        handles.append(model.register_forward_hook(_cpu_float_outputs))
+    elif bf16:
+        handles.append(model.register_forward_hook(_float_outputs))
         model.to(memory_format=torch.channels_last)
+    heads = _output_layers(model) if bf16 else []  # kept in fp32 (see _fp32_forward)
+    for head in heads:
+        head.forward = _fp32_forward(head.forward, device.type)
+    tf32 = (torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32)
+    if device.type == "cuda" and not bf16:  # "32" means the same numbers as on a CPU, to float32 rounding
+        torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
     try:
-        with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-            yield precision + (" + channels_last" if bf16 else "")
+        with torch.no_grad(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+            yield precision + (" + channels_last" if bf16 and device.type == "cpu" else "")
     finally:
-        if handle is not None:
+        torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = tf32
+        for handle in handles:
             handle.remove()
+        for head in heads:
+            del head.forward  # back to the class's own forward
 
 
 def fast_bf16_available() -> bool:

@@ -115,20 +115,36 @@ def load(path: str | Path, map_location: str | torch.device = "cpu") -> nn.Modul
     if path.suffix == ".ckpt":
         model = model_from_checkpoint(read_checkpoint(path), path)
     elif path.suffix == ".safetensors":
-        config_path = path.with_suffix(".json")
-        if not config_path.is_file():
-            config_path = path.parent / CONFIG_NAME
-        if not config_path.is_file():
-            raise FileNotFoundError(f"{path} has no model config beside it ({path.with_suffix('.json').name})")
-        config = json.loads(config_path.read_text())
-        model = create_model(config["name"], **config.get("kwargs", {}))
-        model.load_state_dict(load_file(str(path), device="cpu"))
-        model.aekit_metadata = config.get("metadata", {})
+        model = load_weights(path)
     elif not path.exists():
         raise FileNotFoundError(f"{path} does not exist")
     else:
         raise ValueError(f"cannot load {path}: pass a run directory, a .safetensors file or a .ckpt file")
     return model.to(map_location).eval()
+
+
+def load_weights(path: str | Path) -> nn.Module:
+    """The model of a ``.safetensors`` file (or a folder holding ``model.safetensors``) and its JSON config
+    (``<name>.json`` beside it, else ``model.json``); ``model.aekit_config`` keeps that JSON."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / WEIGHTS_NAME
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} does not exist")
+    config_path = path.with_suffix(".json")
+    if not config_path.is_file():
+        config_path = path.parent / CONFIG_NAME
+    if not config_path.is_file():
+        raise FileNotFoundError(f"{path} has no model config beside it ({path.with_suffix('.json').name})")
+    try:
+        config = json.loads(config_path.read_text())
+        model = create_model(config["name"], **config.get("kwargs", {}))
+    except (json.JSONDecodeError, KeyError, TypeError) as exc:
+        raise ValueError(f"{config_path} is not an aekit model config ({exc.__class__.__name__}: {exc})") from exc
+    model.load_state_dict(load_file(str(path), device="cpu"))
+    model.aekit_metadata = config.get("metadata", {})
+    model.aekit_config = config
+    return model
 
 
 def encoder_state_dict(source: nn.Module | str | Path) -> dict[str, torch.Tensor]:

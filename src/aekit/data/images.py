@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -49,10 +51,45 @@ def list_images(root: str | Path, recursive: bool = True) -> list[Path]:
     return files
 
 
+PIXEL_LIMIT_ENV = "AEKIT_MAX_IMAGE_PIXELS"
+
+
+def pixel_limit() -> int | None:
+    """Pillow's decompression-bomb guard (``Image.MAX_IMAGE_PIXELS``), raised or lifted by
+    ``AEKIT_MAX_IMAGE_PIXELS`` (a pixel count; 0 or ``none``: no limit) for real giant images."""
+    raw = os.environ.get(PIXEL_LIMIT_ENV, "").strip().lower()
+    if raw:
+        try:
+            value = int(float(raw)) if raw != "none" else 0
+        except ValueError:
+            raise DataError(
+                f"{PIXEL_LIMIT_ENV}={raw!r}: set it to a pixel count (e.g. 400000000) or 0 for no limit"
+            ) from None
+        Image.MAX_IMAGE_PIXELS = value if value > 0 else None
+    return Image.MAX_IMAGE_PIXELS
+
+
+def pil_open(path: str | Path) -> Image.Image:
+    """``Image.open`` (lazy: header only) with Pillow's decompression-bomb error as a one-line DataError that
+    names the file, the limit and how to raise it."""
+    limit = pixel_limit()
+    try:
+        return Image.open(path)
+    except Image.DecompressionBombError as exc:
+        # Pillow refuses images over twice its limit; the size is in the message, the file's header has it too
+        size = re.search(r"\((\d+) pixels\)", str(exc))
+        pixels = f"{int(size.group(1)):,} pixels" if size else "too many pixels"
+        raise DataError(
+            f"image {path} has {pixels}, over Pillow's decompression-bomb limit ({2 * (limit or 0):,} pixels, a guard "
+            f"against malicious files); if it is a real giant image, set {PIXEL_LIMIT_ENV}=0 (no limit) or a larger "
+            "pixel count, or cut it into tiles first"
+        ) from exc
+
+
 def open_image(path: str | Path) -> Image.Image:
     """Open and decode an image, or raise a DataError that names the file."""
     try:
-        img = Image.open(path)
+        img = pil_open(path)
         img.load()
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise DataError(f"cannot read image {path}: it is not a readable image file ({exc})") from exc
@@ -126,7 +163,7 @@ def scan_images(files: Sequence[Path]) -> tuple[list[tuple[int, int]], list[int]
     sizes, bands = [], []
     for f in files:
         try:
-            with Image.open(f) as img:
+            with pil_open(f) as img:
                 sizes.append((img.height, img.width))
                 mode = img.mode
                 if mode == "P":

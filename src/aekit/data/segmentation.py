@@ -28,6 +28,7 @@ from aekit.data.images import (
     list_images,
     open_image,
     parse_size,
+    pil_open,
     read_image,
     scan_images,
     to_tensor,
@@ -184,7 +185,7 @@ class SegmentationDataset(Dataset):
         for img_path, mask_path in self.pairs:
             img = read_image(img_path, channels, image_size)
             mask = decode_mask(mask_path, colours, binary_threshold, image_size)
-            with Image.open(mask_path) as m:
+            with pil_open(mask_path) as m:
                 self.mask_modes.add(m.mode)
             if img.shape[:2] != mask.shape:
                 raise DataError(

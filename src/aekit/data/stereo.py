@@ -31,7 +31,7 @@ from PIL import Image
 from torch.utils.data import Dataset
 
 from aekit.data.base import DataError, DataSplits, register_data
-from aekit.data.images import IMAGE_SUFFIXES, open_image, parse_size, read_image, to_tensor
+from aekit.data.images import IMAGE_SUFFIXES, open_image, parse_size, pil_open, read_image, to_tensor
 from aekit.data.splits import SPLITS, SplitSpec, assign_splits
 
 PAIR_NAMES = (("left", "right"), ("im0", "im1"))
@@ -293,7 +293,7 @@ class StereoFolderDataset(Dataset):
                 p.calib = calibration
         self.sizes = []
         for p in pairs:
-            with Image.open(p.left) as a, Image.open(p.right) as b:
+            with pil_open(p.left) as a, pil_open(p.right) as b:
                 if a.size != b.size:
                     raise DataError(
                         f"stereo pair {p.name}: {p.left.name} is {a.size[0]}x{a.size[1]} but {p.right.name} is "

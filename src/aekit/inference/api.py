@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 from pathlib import Path
 from typing import Any
 
@@ -57,7 +58,8 @@ def evaluate_run(run: Any, **options: Any) -> Evaluation:
     )
     where = Where(checkpoint, split, seed, splitting, out, note)
     budget = tile_budget(task, opts.tile_megapixels)
-    with inference_precision(task.model, opts.precision) as precision, tiling(task.model, budget):
+    device = _device(opts.accelerator)
+    with inference_precision(task.model, opts.precision, device) as precision, tiling(task.model, budget):
         where.provenance = provenance(checkpoint, opts.data, split, note, precision, task.model)
         result = handler.fn(task, opts, where)
     return dataclasses.replace(result, out=out, note=note, precision=precision)
@@ -82,12 +84,10 @@ def predict(run: Any, inputs: str | Path, out: str | Path, **options: Any) -> li
     """Run a trained model over an image file or a folder, as ``aekit predict``; returns the files written.
 
     Outputs keep the inputs' sub-folders; ``out`` may be neither the input folder nor inside it.
-    ``options``: ``batch_size``, ``precision``, ``tile_megapixels`` and the task's own (``alpha``, ``compare``,
-    ``focal``/``baseline``, ...).
+    ``options``: ``batch_size``, ``precision``, ``tile_megapixels``, ``accelerator`` (``auto``: the GPU when
+    there is one), ``devices`` (processes sharing the inputs: the same files as one) and the task's own
+    (``alpha``, ``compare``, ``focal``/``baseline``, ...).
     """
-    from aekit.engine import inference_precision
-    from aekit.tiling import tiling
-
     inputs, out = Path(inputs), Path(out)
     checkpoint = resolve_checkpoint(run)
     if not inputs.exists():
@@ -95,8 +95,86 @@ def predict(run: Any, inputs: str | Path, out: str | Path, **options: Any) -> li
     if inputs.resolve() == out.resolve() or (inputs.is_dir() and out.resolve().is_relative_to(inputs.resolve())):
         raise DataError(f"--output {out} is the input folder or inside it; choose another folder")
     task, handler = _task_and_handler(checkpoint, PREDICTORS, "predictor")
-    opts = make_options(
-        handler.options, f"predict ({task.task_name} checkpoint)", {"inputs": inputs, "out": out, **options}
-    )
-    with inference_precision(task.model, opts.precision), tiling(task.model, tile_budget(task, opts.tile_megapixels)):
+    values = {"inputs": inputs, "out": out, **options}
+    opts = make_options(handler.options, f"predict ({task.task_name} checkpoint)", values)
+    if opts.devices < 1:
+        raise DataError(f"--devices {opts.devices}: give 1 or more")
+    device = _device(opts.accelerator)
+    if opts.devices == 1:
+        return _predict_here(task, handler, opts, device)
+    return _predict_on_devices(checkpoint, values, opts, device)
+
+
+def _device(accelerator: str) -> Any:
+    from aekit.engine import inference_device
+
+    try:
+        return inference_device(accelerator)
+    except ValueError as exc:
+        raise DataError(str(exc)) from None
+
+
+def _predict_here(task: Any, handler: Any, opts: Any, device: Any) -> list[Path]:
+    from aekit.engine import inference_precision
+    from aekit.tiling import tiling
+
+    budget = tile_budget(task, opts.tile_megapixels)
+    with inference_precision(task.model, opts.precision, device), tiling(task.model, budget):
         return list(handler.fn(task, opts))
+
+
+def _predict_on_devices(checkpoint: Path, values: dict[str, Any], opts: Any, device: Any) -> list[Path]:
+    """``opts.devices`` processes (Lightning Fabric, DDP spawn: gloo on CPUs, NCCL on GPUs), each predicting a
+    contiguous block of the inputs into its own folder; the blocks are then put together in rank order, so the
+    files are byte for byte those of one device (a table such as ``predictions.csv``: its rows in file order)."""
+    import shutil
+
+    from lightning.fabric import Fabric
+
+    parts = Path(values["out"]) / ".aekit-shards"
+    shutil.rmtree(parts, ignore_errors=True)
+    accelerator = "cuda" if device.type == "cuda" else "cpu"
+    fabric = Fabric(accelerator=accelerator, devices=opts.devices, strategy="ddp_spawn")
+    fabric.launch(_predict_rank, checkpoint, values, parts)
+    try:
+        return merge_shards([parts / f"rank{r}" for r in range(opts.devices)], Path(values["out"]))
+    finally:
+        shutil.rmtree(parts, ignore_errors=True)
+
+
+def _predict_rank(fabric: Any, checkpoint: Path, values: dict[str, Any], parts: Path) -> None:
+    """One process of :func:`_predict_on_devices`: its block of the inputs, into ``parts/rank<r>``."""
+    from aekit.inference.base import input_shard
+
+    task, handler = _task_and_handler(checkpoint, PREDICTORS, "predictor")
+    opts = make_options(handler.options, "predict", {**values, "out": parts / f"rank{fabric.global_rank}"})
+    with input_shard(fabric.global_rank, fabric.world_size):
+        _predict_here(task, handler, opts, fabric.device)
+    fabric.barrier()
+
+
+def merge_shards(parts: list[Path], out: Path) -> list[Path]:
+    """Move the ranks' files into ``out``; a file several ranks wrote (a table over all inputs) is joined: a
+    CSV's header once, then each rank's rows in rank order. Returns the files in ``out``."""
+    from aekit.io import atomic_write_bytes
+
+    written: dict[Path, list[Path]] = {}
+    for part in parts:
+        for f in sorted(part.rglob("*")) if part.is_dir() else []:
+            if f.is_file():
+                written.setdefault(f.relative_to(part), []).append(f)
+    result = []
+    for rel, sources in written.items():
+        dest = out / rel
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        if len(sources) == 1:
+            os.replace(sources[0], dest)
+        elif rel.suffix == ".csv":
+            lines = sources[0].read_bytes().splitlines(keepends=True)[:1]  # bytes: the CSV's own line ends
+            for src in sources:
+                lines += src.read_bytes().splitlines(keepends=True)[1:]
+            atomic_write_bytes(dest, b"".join(lines))
+        else:
+            raise DataError(f"{rel}: written by {len(sources)} processes; predict it with --devices 1")
+        result.append(dest)
+    return result

@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from aekit.config import option
 from aekit.data.base import DataError
-from aekit.io import write_json, write_text  # noqa: F401  (re-exported for the evaluators)
+from aekit.io import CONFIG_NAME, WEIGHTS_NAME, write_json, write_text  # noqa: F401  (re-exported for the evaluators)
 
 
 @dataclass
@@ -42,6 +43,7 @@ class EvaluateOptions:
     )
     tile_megapixels: float = option(1.0, "tile larger inputs (0: never)")
     seed: int | None = option(None, "seed of the data split (default: the run's)")
+    accelerator: str = option("auto", "auto (the GPU when there is one), cpu, gpu", choices=("auto", "cpu", "gpu"))
 
 
 @dataclass
@@ -53,6 +55,10 @@ class PredictOptions:
     batch_size: int = option(16, "images per forward pass")
     precision: str = option("auto", "auto (bf16 where this machine runs it fast, as training; else 32), 32, bf16-mixed")
     tile_megapixels: float = option(1.0, "tile larger inputs (0: never)")
+    accelerator: str = option("auto", "auto (the GPU when there is one), cpu, gpu", choices=("auto", "cpu", "gpu"))
+    devices: int = option(
+        1, "processes sharing the inputs (GPUs, or CPU processes with gloo); the files are those of one device"
+    )
 
 
 @dataclass
@@ -195,7 +201,8 @@ def option_classes(registry: dict[str, Handler]) -> list[type]:
 
 def resolve_checkpoint(run: Any) -> Path:
     """The checkpoint of ``run``: a handle with ``.best_checkpoint`` (what ``aekit.train`` returns), a run
-    directory (its best.ckpt, else last.ckpt) or a ``.ckpt`` path."""
+    directory (its best.ckpt, else last.ckpt), a ``.ckpt`` path, or portable weights: a folder holding only
+    ``model.safetensors`` + ``model.json`` (what ``aekit.load`` reads and people share) or that ``.safetensors``."""
     best = getattr(run, "best_checkpoint", None)
     if best is not None:  # a run with no best checkpoint yet falls back to its directory (last.ckpt)
         run = best if str(best) and Path(best).is_file() else getattr(run, "run_dir", None) or best
@@ -203,14 +210,28 @@ def resolve_checkpoint(run: Any) -> Path:
         raise DataError(f"run {run!r}: pass a run directory, a .ckpt path or what aekit.train returned")
     path = Path(run)
     if path.is_dir():
-        for name in ("best.ckpt", "last.ckpt"):
+        for name in ("best.ckpt", "last.ckpt", WEIGHTS_NAME):
             if (path / name).is_file():
-                return path / name
-        raise DataError(f"{path} holds no best.ckpt or last.ckpt; is it an aekit run directory?")
+                return weights_with_config(path / name) if name == WEIGHTS_NAME else path / name
+        raise DataError(
+            f"{path} holds no best.ckpt, last.ckpt or {WEIGHTS_NAME}; is it an aekit run directory or exported weights?"
+        )
     if not path.exists():
         raise DataError(f"checkpoint {path} does not exist")
+    if path.suffix == ".safetensors":
+        return weights_with_config(path)
     if path.suffix != ".ckpt":
-        raise DataError(f"{path}: pass a run directory or a .ckpt written by aekit train (not a {path.suffix} file)")
+        raise DataError(
+            f"{path}: pass a run directory, a .ckpt written by aekit train or a .safetensors with its model.json "
+            f"(not a {path.suffix or 'suffix-less'} file)"
+        )
+    return path
+
+
+def weights_with_config(path: Path) -> Path:
+    """``path`` (a ``.safetensors``) if its JSON config lies beside it, else a one-line error saying so."""
+    if not (path.with_suffix(".json").is_file() or (path.parent / CONFIG_NAME).is_file()):
+        raise DataError(f"{path} has no {CONFIG_NAME} beside it: copy the model.json exported with the weights there")
     return path
 
 
@@ -228,6 +249,32 @@ def tile_budget(task: Any, tile_megapixels: float | None) -> int | None:
 
     mp = tile_megapixels or 0
     return int(mp * 1024 * 1024) if mp > 0 and getattr(task, "task_name", "") in TILED_TASKS else None
+
+
+# The slice of the inputs this process predicts: (rank, world size), set by ``aekit.predict`` on several devices.
+_SHARD: tuple[int, int] = (0, 1)
+
+
+@contextmanager
+def input_shard(rank: int, world: int) -> Iterator[None]:
+    """Inside: :func:`input_files` gives this rank's contiguous block of the inputs (rank order = file order, so
+    the ranks' outputs put together are those of one device)."""
+    global _SHARD
+    previous, _SHARD = _SHARD, (rank, world)
+    try:
+        yield
+    finally:
+        _SHARD = previous
+
+
+def input_files(inputs: Path) -> list[Path]:
+    """The image files of ``--input`` a predictor works on: all of them, or this rank's block (:func:`input_shard`)."""
+    from aekit.data.images import list_images
+
+    files = list_images(inputs)
+    rank, world = _SHARD
+    bounds = [len(files) * r // world for r in range(world + 1)]
+    return files[bounds[rank] : bounds[rank + 1]]
 
 
 def output_paths(files: list[Path], root: Path, out: Path, suffix: str = "", ext: str = "") -> list[Path]:

@@ -15,6 +15,7 @@ from aekit.inference.base import (
     Evaluation,
     PredictOptions,
     Where,
+    input_files,
     register_evaluator,
     register_predictor,
     write_metrics,
@@ -56,11 +57,11 @@ def evaluate_classifier(task: Any, opts: ClassificationEvaluateOptions, where: W
 def predict_classifier(task: Any, opts: PredictOptions) -> list[Path]:
     """``predictions.csv`` in OUT: every input image (path relative to INPUTS), its predicted class, that
     class's name and probability."""
-    from aekit.data.images import list_images, read_image, to_tensor
+    from aekit.data.images import read_image, to_tensor
     from aekit.io import atomic_write_bytes
 
     model = task.model.eval()
-    files = list_images(opts.inputs)
+    files = input_files(opts.inputs)
     base = opts.inputs if opts.inputs.is_dir() else opts.inputs.parent
     names = task.metadata.get("class_names") or []
     size = tuple(model.image_size)

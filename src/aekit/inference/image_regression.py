@@ -16,7 +16,7 @@ from tqdm import tqdm
 
 from aekit.data import open_data
 from aekit.data.base import DataError
-from aekit.data.images import list_images, read_image, to_tensor
+from aekit.data.images import read_image, to_tensor
 from aekit.data.module import pad_collate
 from aekit.data.pfm import write_pfm
 from aekit.inference.base import (
@@ -24,6 +24,7 @@ from aekit.inference.base import (
     Evaluation,
     PredictOptions,
     Where,
+    input_files,
     option,
     output_paths,
     register_evaluator,
@@ -135,7 +136,7 @@ def batches_by_size(files: list[Path], channels: int, batch_size: int) -> Iterat
 
 def predict_loop(task: Any, opts: PredictOptions, write: Callable[..., list[Path]], suffix: str) -> list[Path]:
     """Every input through the model, batched by size; ``write(path, x, y)`` saves one result (its files)."""
-    files = list_images(opts.inputs)
+    files = input_files(opts.inputs)
     outs = output_paths(files, opts.inputs, opts.out, suffix)
     channels = int(getattr(task.model, "in_channels", 3))
     written: list[Path] = []

@@ -14,7 +14,7 @@ from tqdm import tqdm
 
 from aekit.data import DataSplits, open_data
 from aekit.data.base import DataError
-from aekit.data.images import MODES, list_images, read_image, to_tensor
+from aekit.data.images import MODES, read_image, to_tensor
 from aekit.data.options import ImageFields, MnistTestFields
 from aekit.experiments.pca import Stacked, autoencode, compare_with_pca, fit_pca, project_2d, stack_dataset
 from aekit.inference.base import (
@@ -22,6 +22,7 @@ from aekit.inference.base import (
     Evaluation,
     PredictOptions,
     Where,
+    input_files,
     option,
     output_paths,
     register_evaluator,
@@ -117,7 +118,7 @@ def evaluate_reconstruction(task: Any, opts: ReconstructionEvaluateOptions, wher
 def predict_reconstruction(task: Any, opts: ReconstructionPredictOptions) -> list[Path]:
     """The reconstruction of every input image as a PNG named after it."""
     model = task.model.eval()
-    files = list_images(opts.inputs)
+    files = input_files(opts.inputs)
     outs = output_paths(files, opts.inputs, opts.out, opts.suffix, ".png")
     mode = MODES[model.in_channels]
     size = tuple(model.image_size)

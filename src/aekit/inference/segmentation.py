@@ -11,12 +11,15 @@ import numpy as np
 import torch
 from PIL import Image
 
+from aekit.data.base import DataError
 from aekit.data.options import ImageFields, MaskFields, open_seg_data
+from aekit.data.segmentation import SegmentationDataset
 from aekit.inference.base import (
     EvaluateOptions,
     Evaluation,
     PredictOptions,
     Where,
+    input_files,
     option,
     output_paths,
     register_evaluator,
@@ -51,8 +54,14 @@ def evaluation_data(task: SegmentationTask, opts: SegmentationEvaluateOptions, w
         channels=opts.channels or task.model.in_channels,
     )
     splits = open_seg_data(as_trained, train=False, normalize=False, split=where.split_options())
+    parts = [d for d in (splits.train, splits.val, splits.test) if d is not None]
+    if not parts or not all(isinstance(d, SegmentationDataset) for d in parts):
+        raise DataError(
+            f"--data {opts.data} holds no masks: a segmentation run is scored against masks; pass "
+            "pairs:IMAGES,MASKS (or camvid:/isbi2012:), or get label maps of unlabelled images with "
+            f"aekit predict {where.checkpoint.parent} --input FOLDER --output OUT"
+        )
     if opts.all_pairs:
-        parts = [d for d in (splits.train, splits.val, splits.test) if d is not None]
         ds = parts[0]
         for extra in parts[1:]:  # one data set holding every pair, so normalisation and metadata stay as one
             ds.pairs, ds.images, ds.masks = ds.pairs + extra.pairs, ds.images + extra.images, ds.masks + extra.masks
@@ -90,10 +99,10 @@ def evaluate_segmentation(task: SegmentationTask, opts: SegmentationEvaluateOpti
 @register_predictor("segmentation", SegmentationPredictOptions)
 def predict_segmentation(task: SegmentationTask, opts: SegmentationPredictOptions) -> list[Path]:
     """Label PNGs (class index per pixel) in OUT and colour overlays in OUT/overlay."""
-    from aekit.data.images import list_images, read_image, to_tensor
+    from aekit.data.images import read_image, to_tensor
     from aekit.report.segmentation import class_colours, colourize, overlay
 
-    files = list_images(opts.inputs)
+    files = input_files(opts.inputs)
     label_paths = output_paths(files, opts.inputs, opts.out, ext=".png")
     overlay_paths = output_paths(files, opts.inputs, opts.out / "overlay", ext=".png")
     k = task.hparams.num_classes

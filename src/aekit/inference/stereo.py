@@ -13,13 +13,14 @@ from PIL import Image
 
 from aekit.data import open_data
 from aekit.data.base import DataError
-from aekit.data.images import list_images, read_image, to_tensor
+from aekit.data.images import read_image, to_tensor
 from aekit.data.stereo import Calibration
 from aekit.inference.base import (
     EvaluateOptions,
     Evaluation,
     PredictOptions,
     Where,
+    input_files,
     option,
     register_evaluator,
     register_predictor,
@@ -145,7 +146,7 @@ def predict_stereo_depth(task: StereoDepthTask, opts: StereoPredictOptions) -> l
     root = opts.inputs if opts.inputs.is_dir() else opts.inputs.parent
     kind = "depth" if calib else "disparity"
     written = []
-    for f in list_images(opts.inputs):
+    for f in input_files(opts.inputs):
         left = to_tensor(read_image(f, 3))
         disp = infer_disparity(task.model, left, infer_width or None, float(task.metadata.get("width_scale", 1.0)))
         disp = disp[0, 0].numpy()

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 from typing import Any, ClassVar
 
 import lightning.pytorch as L
 import torch
 
-from aekit.io import read_checkpoint
+from aekit.io import WEIGHTS_NAME, load_weights, read_checkpoint
 from aekit.registry import create_model
 
 _TASKS: dict[str, type[Task]] = {}
@@ -109,8 +110,19 @@ class Task(L.LightningModule):
         checkpoint["aekit_task"] = self.task_name
 
 
+def task_hparams(task: Task) -> dict[str, Any]:
+    """The task's own plain hyper-parameters (not the model's), kept in ``model.json`` so the portable weights
+    rebuild the same task (classes, ignore index, value range, ...) without the Lightning checkpoint."""
+    skip = {"model", "model_kwargs", "metadata"}
+    return {k: v for k, v in dict(task.hparams).items() if k not in skip}
+
+
 def load_task(path: str | Path, **overrides: Any) -> Task:
-    """Rebuild a task (model weights included) from an aekit ``.ckpt``, without unpickling objects."""
+    """Rebuild a task (model weights included) from an aekit ``.ckpt``, without unpickling objects, or from
+    portable weights: a ``model.safetensors`` (or a folder holding it) with its ``model.json``."""
+    path = Path(path)
+    if path.suffix == ".safetensors" or (path.is_dir() and (path / WEIGHTS_NAME).is_file()):
+        return task_from_weights(path, **overrides)
     ckpt = read_checkpoint(path)
     name = ckpt.get("aekit_task")
     if name not in _TASKS:
@@ -124,3 +136,26 @@ def load_task(path: str | Path, **overrides: Any) -> Task:
 
 def _import_builtin_tasks() -> None:
     import aekit.tasks  # noqa: F401
+
+
+def task_from_weights(path: str | Path, **overrides: Any) -> Task:
+    """A task around the weights of ``model.safetensors`` + ``model.json`` (what ``aekit.load`` reads and a user
+    shares): the task's name and hyper-parameters come from the JSON's metadata (written by ``aekit train``)."""
+    model = load_weights(path)
+    metadata = dict(getattr(model, "aekit_metadata", {}) or {})
+    name = metadata.get("task")
+    if name not in _TASKS:
+        _import_builtin_tasks()
+    if name not in _TASKS:
+        raise ValueError(f"{path}: its model.json names no aekit task (task {name!r}); re-export it with aekit train")
+    cls = _TASKS[name]
+    hparams = dict(metadata.get("task_hparams") or {})
+    kwargs = dict(model.aekit_config.get("kwargs", {}))
+    if "num_classes" in inspect.signature(cls.__init__).parameters and "num_classes" not in hparams:
+        # weights exported before model.json carried the task's hyper-parameters: the classes are the outputs
+        classes = kwargs.get("out_channels", kwargs.get("num_classes"))
+        if classes is not None:
+            hparams["num_classes"] = int(classes)
+    task = cls(model=model.aekit_config["name"], model_kwargs=kwargs, metadata=metadata, **{**hparams, **overrides})
+    task.model.load_state_dict(model.state_dict())
+    return task.eval()
