@@ -26,6 +26,7 @@ def _tree(root: Path) -> dict[str, bytes]:
 
 
 @pytest.mark.slow
+@pytest.mark.precision
 @pytest.mark.parametrize("problem", [_unet, _classifier], ids=["segmentation", "classification"])
 def test_two_cpu_processes_write_the_files_of_one(problem, tmp_path: Path) -> None:
     run, _, _, photos = problem(tmp_path)
