@@ -110,7 +110,8 @@ def decode_mask(
     """A mask file -> uint8/int64 (H, W) class indices.
 
     Single-channel and palette PNGs hold the index directly; RGB masks are mapped through ``colours``
-    (the palette file); ``binary_threshold`` maps {0, 255}-style masks to {0, 1}.
+    (the palette file); ``binary_threshold`` maps {0, 255}-style masks to {0, 1} (a mask holding only 0 and 1,
+    e.g. another folder scored by a model trained on {0, 255} masks, is already {0, 1} and stays as it is).
     """
     img = open_image(path)
     if size is not None and (img.height, img.width) != size:
@@ -141,7 +142,7 @@ def decode_mask(
     if img.mode not in ("L", "P", "I", "I;16"):
         img = img.convert("L")
     arr = np.asarray(img).astype(np.int64)
-    if binary_threshold is not None:
+    if binary_threshold is not None and arr.max(initial=0) > 1:  # a {0,1} mask is binary already: keep its 1s
         arr = (arr > binary_threshold).astype(np.int64)
     return arr
 
