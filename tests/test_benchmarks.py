@@ -135,7 +135,7 @@ def check_train_throughput(r: dict) -> None:
     assert r["cpu_capability"] and r["default_resolves_to"]
 
 
-SCHEMAS = {name[len("check_"):]: fn for name, fn in dict(globals()).items() if name.startswith("check_")}
+SCHEMAS = {name[len("check_") :]: fn for name, fn in dict(globals()).items() if name.startswith("check_")}
 
 
 def test_every_benchmark_has_a_schema() -> None:

@@ -227,7 +227,6 @@ def test_benchmark_smoke_prints_json_last_line():
         assert scores["per_seed_acc"] == [scores["acc"]] and scores["seconds"] >= 0
     # the two baselines recomputed on the digits the smoke clusters (the first 300 test digits of mnist5k)
     from aekit.data import open_data
-
     from aekit.experiments.pca import stack_dataset
 
     clustered = stack_dataset(open_data("mnist5k", seed=0).test, limit=300)
