@@ -1,4 +1,5 @@
-"""Every number in ``benchmarks/RESULTS.md``'s summary table is held by the JSON file its row names.
+"""Every number in ``benchmarks/RESULTS.md``'s summary table (and README's headline table) is held by the JSON
+file its row names.
 
 A figure could drift from its evidence (a re-run that changed the JSON, a hand-edited table, a JSON deleted):
 this parses the table, opens the files in each row's ``JSON`` column (relative to ``benchmarks/``) and looks
@@ -18,6 +19,7 @@ import pytest
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 RESULTS = BENCHMARKS / "RESULTS.md"
+README = BENCHMARKS.parent / "README.md"
 
 # a number standing alone: not part of a word (x2, Set5, 0006R0, 3e-3, 1024x768), thousands may be grouped
 NUMBER = re.compile(r"(?<![\w.])(?<!\de-)((?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?)(%|x)?(?![\w])")
@@ -26,12 +28,13 @@ LOOSE = ("selected on -> reported on", "machine, precision, load", "status")  # 
 PROVENANCE = ("command", "cpu_capability", "precision", "load")
 
 
-def summary_rows(text: str) -> list[dict[str, str]]:
-    """The summary table's rows as {column header: cell}."""
-    section = text.split("\n## Summary", 1)[1].split("\n## ", 1)[0]
-    lines = [line.strip() for line in section.splitlines() if line.strip().startswith("|")]
-    cells = [[c.strip() for c in line.strip("|").split("|")] for line in lines]
-    header, rows = cells[0], [c for c in cells[2:]]
+def summary_rows(text: str, heading: str = "## Summary") -> list[dict[str, str]]:
+    """The rows of the first table with a ``JSON`` column under ``heading``, as {column header: cell}."""
+    section = text.split(f"\n{heading}\n", 1)[1].split("\n## ", 1)[0]
+    tables = [block.splitlines() for block in section.split("\n\n")]
+    lines = next(t for t in (list(filter(lambda x: x.startswith("|"), b)) for b in tables) if t and "| JSON |" in t[0])
+    cells = [[c.strip() for c in line.strip().strip("|").split("|")] for line in lines]
+    header, rows = cells[0], cells[2:]
     assert all(len(r) == len(header) for r in rows), "a summary row has the wrong number of cells"
     return [dict(zip(header, r)) for r in rows]
 
@@ -85,10 +88,10 @@ def matches(value: float, decimals: int, held: set[float]) -> bool:
     return any(abs(abs(h) - value) <= half or abs(abs(100 * h) - value) <= half for h in held)
 
 
-def problems(text: str, root: Path) -> list[str]:
+def problems(text: str, root: Path, heading: str = "## Summary") -> list[str]:
     """Every summary figure without its evidence, as one line each (empty: all backed)."""
     out = []
-    for row in summary_rows(text):
+    for row in summary_rows(text, heading):
         name = row["benchmark (script)"]
         files = re.findall(r"`(results/[^`]+\.json)`", row["JSON"])
         if not files:
@@ -107,8 +110,8 @@ def problems(text: str, root: Path) -> list[str]:
         missing = [p for p in PROVENANCE if not any(k.startswith(p) for k in keys)]
         if missing:
             out.append(f"{name}: {files[0]} does not record {', '.join(missing)}")
-        targets = {v for _, v, _ in printed_numbers(row["target"])}
-        for column in STRICT + LOOSE:
+        targets = {v for _, v, _ in printed_numbers(row.get("target", ""))}
+        for column in (c for c in STRICT + LOOSE if c in row):
             allowed = values if column in STRICT else values | in_text | (targets if column == "status" else set())
             for shown, value, decimals in printed_numbers(row[column]):
                 if not matches(value, decimals, allowed):
@@ -120,6 +123,12 @@ def test_every_summary_number_is_in_its_json() -> None:
     found = problems(RESULTS.read_text(), BENCHMARKS)
     assert not found, "\n".join(found)
     assert len(summary_rows(RESULTS.read_text())) >= 10
+
+
+def test_every_readme_headline_number_is_in_its_json() -> None:
+    found = problems(README.read_text(), BENCHMARKS, "## Results")
+    assert not found, "\n".join(found)
+    assert len(summary_rows(README.read_text(), "## Results")) >= 5
 
 
 def test_the_check_fails_when_a_json_is_removed_or_a_number_edited(tmp_path: Path) -> None:
