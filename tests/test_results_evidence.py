@@ -1,5 +1,5 @@
-"""Every number in ``benchmarks/RESULTS.md``'s summary table (and README's headline table) is held by the JSON
-file its row names.
+"""Every number in ``benchmarks/RESULTS.md``'s summary table (and the headline tables of README and docs/) is
+held by the JSON file its row names.
 
 A figure could drift from its evidence (a re-run that changed the JSON, a hand-edited table, a JSON deleted):
 this parses the table, opens the files in each row's ``JSON`` column (relative to ``benchmarks/``) and looks
@@ -19,7 +19,8 @@ import pytest
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 RESULTS = BENCHMARKS / "RESULTS.md"
-README = BENCHMARKS.parent / "README.md"
+ROOT = BENCHMARKS.parent
+HEADLINES = [(doc, "## Results") for doc in ("README.md", "docs/segmentation.md", "docs/image_to_image.md")]
 
 # a number standing alone: not part of a word (x2, Set5, 0006R0, 3e-3, 1024x768), thousands may be grouped
 NUMBER = re.compile(r"(?<![\w.])(?<!\de-)((?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?)(%|x)?(?![\w])")
@@ -30,7 +31,7 @@ PROVENANCE = ("command", "cpu_capability", "precision", "load")
 
 def summary_rows(text: str, heading: str = "## Summary") -> list[dict[str, str]]:
     """The rows of the first table with a ``JSON`` column under ``heading``, as {column header: cell}."""
-    section = text.split(f"\n{heading}\n", 1)[1].split("\n## ", 1)[0]
+    section = text.split(f"\n{heading}", 1)[1].split("\n## ", 1)[0]
     tables = [block.splitlines() for block in section.split("\n\n")]
     lines = next(t for t in (list(filter(lambda x: x.startswith("|"), b)) for b in tables) if t and "| JSON |" in t[0])
     cells = [[c.strip() for c in line.strip().strip("|").split("|")] for line in lines]
@@ -125,10 +126,12 @@ def test_every_summary_number_is_in_its_json() -> None:
     assert len(summary_rows(RESULTS.read_text())) >= 10
 
 
-def test_every_readme_headline_number_is_in_its_json() -> None:
-    found = problems(README.read_text(), BENCHMARKS, "## Results")
+@pytest.mark.parametrize(("document", "heading"), HEADLINES)
+def test_every_headline_number_in_readme_and_docs_is_in_its_json(document: str, heading: str) -> None:
+    text = (ROOT / document).read_text()
+    found = problems(text, BENCHMARKS, heading)
     assert not found, "\n".join(found)
-    assert len(summary_rows(README.read_text(), "## Results")) >= 5
+    assert summary_rows(text, heading)
 
 
 def test_the_check_fails_when_a_json_is_removed_or_a_number_edited(tmp_path: Path) -> None:
