@@ -75,7 +75,10 @@ def check_isbi2012(r: dict) -> None:
     ref, unet = r["all_interior_reference"], r["unet"]
     assert ref["pixel_error"] + ref["foreground_iou"] == approx(1, abs=2e-4)  # all-interior: IoU = 1 - error
     assert unet["miou"] == approx((unet["foreground_iou"] + unet["membrane_iou"]) / 2, abs=2e-4)
-    assert r["selected_on"] and r["precision"] and r["split"]["train"] and r["split"]["val"]
+    assert r["selected_on"] and r["precision"] and r["split"]["train"] and r["split"]["val"] and r["split"]["test"]
+    val, test = (r["selected_on"].rpartition(" ")[2].split(","), r["scored_on"].split(" ")[1].split(","))
+    assert len(test) == r["split"]["test"] and not set(val) & set(test)  # scored slices chose nothing
+    assert set(r["selection_val"]) == {"pixel_error", "foreground_iou", "membrane_iou", "miou"}
 
 
 def check_label_efficiency_mnist(r: dict) -> None:
