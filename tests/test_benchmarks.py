@@ -128,7 +128,8 @@ def check_stereo_depth(r: dict) -> None:
 def check_superres(r: dict) -> None:
     for scale, row in r.items():
         assert int(scale) in (2, 3, 4) and row["train_steps"] >= 1 and row["matlab_bicubic_reference"] > 0
-        assert {"model_psnr", "bicubic_psnr", "model_ssim", "bicubic_ssim"} <= set(row)
+        assert {"model_psnr", "bicubic_psnr", "model_ssim", "bicubic_ssim", "precision"} <= set(row)
+        assert row["selected_on"].startswith("best.ckpt by the loss of") and " 0 held-out" not in row["selected_on"]
 
 
 def check_train_throughput(r: dict) -> None:
