@@ -30,7 +30,7 @@ from PIL import Image
 
 import aekit
 from aekit.data import DataModule, open_data
-from aekit.engine import TrainConfig, fit
+from aekit.engine import TrainConfig, fit, resolve_precision
 from aekit.metrics import evaluate_sr_model
 from aekit.tasks import SuperResolutionTask
 
@@ -104,6 +104,9 @@ def run_scale(args: argparse.Namespace, scale: int) -> dict[str, float]:
         "train_minutes": round(train_min, 2),
         "train_steps": schedule.steps,
         "params": sum(p.numel() for p in model.parameters()),
+        "precision": resolve_precision(cfg.precision),
+        "selected_on": f"best.ckpt by the loss of {len(splits.info.get('splits', {}).get('val') or [])} held-out "
+        f"{args.train.name} validation images (none of the test folder)",
     }
     print(f"x{scale}: {json.dumps(row)}", flush=True)
     for r in result["per_image"]:

@@ -121,6 +121,33 @@ def camvid_test_folder(tmp_path: Path) -> Path:
     return test
 
 
+def recomputed_iou(checkpoint: Path, folder: Path) -> tuple[float, dict[str, float]]:
+    """mIoU and per-class IoU (percent) of ``checkpoint`` on ``folder``'s frames, from a confusion matrix in numpy:
+    classes with no pixel in prediction or ground truth are left out; void (11) and beyond never count."""
+    import torch
+
+    from aekit.tasks import load_task
+
+    task = load_task(checkpoint).eval()
+    k, norm = task.hparams.num_classes, task.metadata["normalization"]
+    names = task.metadata.get("class_names") or [str(i) for i in range(k)]
+    mean, std = (torch.tensor(norm[key]).view(-1, 1, 1) for key in ("mean", "std"))
+    confusion = np.zeros((k, k), np.int64)
+    present = np.zeros(k, bool)
+    for image in sorted(folder.glob("*.png")):
+        x = torch.from_numpy(np.asarray(Image.open(image).convert("RGB"))).permute(2, 0, 1).float() / 255
+        pred = task.predict_labels(((x - mean) / std)[None])[0].numpy()
+        gt = np.asarray(Image.open(folder.parent / f"{folder.name}annot" / image.name)).astype(np.int64)
+        valid = gt < k
+        confusion += np.bincount(k * gt[valid] + pred[valid], minlength=k * k).reshape(k, k)
+        present |= np.bincount(gt[valid], minlength=k).astype(bool)
+    tp = np.diag(confusion)
+    union = confusion.sum(0) + confusion.sum(1) - tp
+    iou = np.where(union > 0, tp / np.maximum(union, 1), np.nan) * 100
+    per_class = {names[c]: float(iou[c]) for c in range(k) if present[c]}
+    return float(np.nanmean(iou)), per_class
+
+
 def test_refit_split_keeps_a_test_folder_out_of_training(benchmark, tmp_path: Path) -> None:
     """A CamVid root with its own test folder (the usual download): the refit CSV lists those frames as test,
     so the split opens (an unlisted frame is refused) and nothing of the test folder trains."""
@@ -162,7 +189,11 @@ def test_benchmark_default_selects_on_0006R0_and_scores_an_eval_dir(
     assert "refit" not in row  # the refit runs only when asked for
     assert row["selected_on"].startswith("held-out sequence(s) 0006R0") and row["val_images"] == 2
     scored = row["eval_dir"]
-    assert scored["images"] == 3 and 0 <= scored["miou"] <= 100
+    assert scored["images"] == 3
+    run = next(tmp_path.glob("aekit-smoke-run-*")) / "unet_small"
+    miou, per_class = recomputed_iou(run / "best.ckpt", test)  # the selected checkpoint on the three frames
+    assert scored["miou"] == pytest.approx(miou, abs=0.006)  # the JSON rounds to 2 decimals
+    assert {k: v for k, v in scored["per_class_iou"].items() if v is not None} == pytest.approx(per_class, abs=0.051)
     assert set(scored["per_class_iou"]) == set(row["per_class_iou"]) and len(scored["per_class_iou"]) == 11
     none = module.main(["--smoke", "--models", "unet_small", "--val-groups", "none"])["unet_small"]
     assert none["selected_on"].startswith("val (best epoch by val mIoU")

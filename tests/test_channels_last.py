@@ -3,6 +3,8 @@ every task's metrics take the memory format the model returns."""
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 import torch
 
@@ -43,10 +45,19 @@ def batches() -> dict[str, tuple[object, dict[str, torch.Tensor]]]:
 
 @pytest.mark.parametrize("name", list(batches()))
 def test_validation_step_takes_channels_last(name: str) -> None:
+    """The loss and every validation metric equal those of the same weights on contiguous memory: a metric that
+    read a channels_last tensor's storage as NCHW (or a step that dropped the format's meaning) would differ."""
     task, batch = batches()[name]
+    reference = copy.deepcopy(task).eval()
     task = task.to(memory_format=CL).eval()
+    assert next(p for p in task.parameters() if p.dim() == 4).is_contiguous(memory_format=CL)
+    plain = {k: v.contiguous() for k, v in batch.items()}
     with torch.no_grad():
         loss = task.validation_step(batch, 0)
-    assert torch.isfinite(torch.as_tensor(loss)).all()
-    computed = task.val_metrics.compute()
-    assert computed and all(torch.isfinite(torch.as_tensor(v)).all() for v in computed.values())
+        expected_loss = reference.validation_step(plain, 0)
+    torch.testing.assert_close(torch.as_tensor(loss), torch.as_tensor(expected_loss), rtol=1e-4, atol=1e-5)
+    computed, expected = task.val_metrics.compute(), reference.val_metrics.compute()
+    assert computed and set(computed) == set(expected)
+    for key in expected:
+        torch.testing.assert_close(torch.as_tensor(computed[key]), torch.as_tensor(expected[key]), rtol=1e-4,
+                                   atol=1e-5, msg=key)  # fmt: skip

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 from PIL import Image
 
@@ -66,7 +67,7 @@ def test_label_efficiency_through_the_cli(tmp_path: Path) -> None:
     data = tmp_path / "toy.npz"
     np.savez(data, images=x, labels=y)
     out = tmp_path / "le"
-    argv = ["label-efficiency", "--data", f"npy:{data}", "--labels-per-class", "1,3", "--seeds", "1",
+    argv = ["label-efficiency", "--data", f"npy:{data}", "--labels-per-class", "1,3", "--seeds", "2",
             "--methods", "ae_probe,scratch,pca_logreg", "--latent-dim", "8", "--widths", "8,16",
             "--pretrain-epochs", "1", "--mode", "probe", "--steps", "2", "--ft-epochs", "1", "--ft-batch-size", "3",
             "--out", str(out)]  # fmt: skip
@@ -75,7 +76,10 @@ def test_label_efficiency_through_the_cli(tmp_path: Path) -> None:
     cells = json.loads((out / "cells.json").read_text())["cells"]
     assert set(summary) == {"ae_probe", "scratch", "pca_logreg"}
     for method, by_k in summary.items():
-        for k, entry in by_k.items():  # one seed: the mean is that cell's accuracy
-            assert entry["accuracy"]["mean"] == cells[f"{method}/{k}/0"]["accuracy"]
+        for k, entry in by_k.items():  # two seeds: the summary is their mean and sample std
+            accs = [cells[f"{method}/{k}/{seed}"]["accuracy"] for seed in (0, 1)]
+            assert entry["accuracy"]["mean"] == pytest.approx(np.mean(accs))
+            assert entry["accuracy"]["std"] == pytest.approx(np.std(accs, ddof=1))
+    assert any(cells[f"{m}/3/0"]["accuracy"] != cells[f"{m}/3/1"]["accuracy"] for m in summary)  # seeds differ
     assert cells["pca_logreg/3/0"]["n_labeled"] == 9
     assert (out / "results.md").is_file() and (out / "accuracy_vs_labels.png").is_file()

@@ -185,7 +185,11 @@ def test_cli_cluster_folder_k_auto_and_file_names(tmp_path, run_cli, ae_run, ima
     assert len(rows) == 24 and "label" not in rows[0]
     assert {r["file"] for r in rows} == {str(p.relative_to(image_folder)) for p in image_folder.rglob("*.png")}
     metrics = json.loads((out / "metrics.json").read_text())
-    assert 2 <= metrics["k"] <= 4 and len(metrics["results"]) == 1  # no labels: no scores, no baselines
+    scores = {int(k): v for k, v in metrics["k_scores"].items()}
+    assert set(scores) == {2, 3, 4}  # every k of --k-max 4 was tried
+    assert metrics["k"] == max(scores, key=scores.get)  # and the best silhouette won
+    assert len({r["cluster"] for r in rows}) == metrics["k"]
+    assert len(metrics["results"]) == 1  # no labels: no scores, no baselines
     assert "acc" not in metrics["results"][0]
 
 
@@ -219,6 +223,17 @@ def test_benchmark_smoke_prints_json_last_line():
     assert proc.returncode == 0, proc.stderr[-2000:]
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     assert set(result) == {"pixels+kmeans", "pca+kmeans", "z+kmeans", "z+umap+gmm"}
-    for scores in result.values():
-        assert 0 <= scores["acc"] <= 1 and -1 <= scores["ari"] <= 1 and scores["seconds"] >= 0
+    for scores in result.values():  # one seed: the summary is that seed's scores
+        assert scores["per_seed_acc"] == [scores["acc"]] and scores["seconds"] >= 0
+    # the two baselines recomputed on the digits the smoke clusters (the first 300 test digits of mnist5k)
+    from aekit.data import open_data
+    from aekit.experiments.pca import stack_dataset
+
+    clustered = stack_dataset(open_data("mnist5k", seed=0).test, limit=300)
+    digits, labels = clustered.flat, clustered.labels
+    for name, manifold, dim in (("pixels+kmeans", "none", None), ("pca+kmeans", "pca", 10)):
+        clustering, _ = cluster_features(digits, 10, "kmeans", manifold, dim, 0)
+        expected = cluster_scores(labels, clustering.labels)
+        for key in ("acc", "nmi", "ari"):
+            assert result[name][key] == pytest.approx(expected[key], abs=1e-4), (name, key)
     assert result["pixels+kmeans"]["acc"] > 0.3  # k-means on digit pixels is far above chance (0.1)

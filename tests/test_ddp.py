@@ -2,6 +2,7 @@
 with the same weights."""
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -73,3 +74,8 @@ def test_two_process_ddp_through_the_cli(npy_file, tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert (run / "model.safetensors").is_file()
     assert json.loads((run / "model.json").read_text())["name"] == "autoencoder"
+    # two ranks ran: each trained on its half of the training split, so the epoch took half the optimizer steps
+    train = len(json.loads((run / "splits.json").read_text())["train"])
+    steps = torch.load(run / "last.ckpt", weights_only=True, map_location="cpu")["global_step"]
+    per_rank = math.ceil(train / 2)  # DistributedSampler pads to equal halves; the last partial batch is dropped
+    assert steps == per_rank // 16 and steps != train // 16, (steps, train)

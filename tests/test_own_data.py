@@ -17,6 +17,7 @@ import pytest
 import torch
 from PIL import Image
 
+import aekit
 from aekit.cli.main import main
 from aekit.data import open_data
 from aekit.data.base import DataError
@@ -84,6 +85,29 @@ def _json(path: Path) -> dict:
     return json.loads(path.read_text())
 
 
+def _recorded(data: str, run: Path, split: str = "test", **options: object) -> object:
+    """The items of ``split`` in the run's splits.json, opened as the data layer opens them."""
+    return open_data(data, splitting=SplitSpec(record=_json(run / "splits.json")), **options).split(split)
+
+
+def _iou(run: Path, dataset: object) -> dict[str, float]:
+    """Per-class IoU of the run's best checkpoint over ``dataset``, from one confusion matrix (numpy)."""
+    from aekit.tasks import load_task
+
+    task = load_task(run / "best.ckpt").eval()
+    k = task.hparams.num_classes
+    confusion = np.zeros((k, k), np.int64)
+    for i in range(len(dataset)):
+        item = dataset[i]
+        pred = task.predict_labels(item["image"][None])[0].numpy().ravel()
+        gt = item["mask"].numpy().ravel()
+        ok = (gt >= 0) & (gt < k)
+        confusion += np.bincount(k * gt[ok] + pred[ok], minlength=k * k).reshape(k, k)
+    tp = np.diag(confusion)
+    union = confusion.sum(0) + confusion.sum(1) - tp
+    return {str(c): float(tp[c] / union[c]) for c in range(k) if confusion[c].sum() > 0}
+
+
 # -- segmentation --------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("fmt", ["binary255", "binary01", "index", "palette"])
 def test_mask_formats_are_detected(tmp_path: Path, fmt: str) -> None:
@@ -147,10 +171,17 @@ def test_segmentation_end_to_end_on_a_messy_folder(tmp_path: Path, capsys: pytes
     assert main(["evaluate", str(run / "best.ckpt"), "--data", f"pairs:{images},{masks}"]) == 0
     ev = _json(run / "evaluations" / "nuclei_images-test" / "metrics.json")
     assert ev["images"] == 1 and ev["split"] == "test"
-    assert ev["per_class_iou"]["1"] is not None  # the 255 pixels are class 1 at evaluation too, not ignored
+    # the recorded test image, its 255 pixels class 1 (not ignored): IoU recomputed from the checkpoint
+    expected = _iou(run, _recorded(f"pairs:{images},{masks}", run))
+    assert set(expected) == {"0", "1"}
+    assert {k: v for k, v in ev["per_class_iou"].items() if v is not None} == pytest.approx(expected, abs=1e-4)
     other_images, other_masks = write_seg_folder(tmp_path / "other", "binary01", n=4)
     assert main(["evaluate", str(run / "best.ckpt"), "--data", f"pairs:{other_images},{other_masks}"]) == 0
-    assert _json(run / "evaluations" / "other_images-all" / "metrics.json")["images"] == 4  # not overwritten
+    other = _json(run / "evaluations" / "other_images-all" / "metrics.json")  # its own folder: not overwritten
+    whole = open_data(f"pairs:{other_images},{other_masks}", val_fraction=0, test_fraction=1.0).test
+    assert other["images"] == len(whole) == 4  # another data set is scored whole
+    scored = {k: v for k, v in other["per_class_iou"].items() if v is not None}
+    assert scored == pytest.approx(_iou(run, whole), abs=1e-4)
     assert (run / "evaluations" / "nuclei_images-test" / "metrics.json").is_file()
     pred = tmp_path / "pred"
     tiles = ["--tile-megapixels", "0.001"]  # above 1,048 pixels the tiled path runs (one 64-px tile per image here)
@@ -207,8 +238,16 @@ def test_autoencoder_evaluate_uses_the_training_split_not_seed_zero(tmp_path: Pa
     rec = _json(run / "splits.json")
     assert rec["seed"] == 1 and len(rec["test"]) == 2
     assert main(["evaluate", str(run / "best.ckpt"), "--data", f"folder:{tmp_path / 'imgs'}"]) == 0
-    ev = run / "evaluations" / f"{tmp_path.name}_imgs-test" / "metrics_test.json"
-    assert _json(ev)["split"] == "test"
+    ev = _json(run / "evaluations" / f"{tmp_path.name}_imgs-test" / "metrics_test.json")
+    assert ev["split"] == "test" and ev["provenance"]["items"] == 2
+    # the autoencoder's MSE recomputed on the two test images of the run's splits.json (not a seed-0 split)
+    model = aekit.load(run).eval()
+    test = _recorded(f"folder:{tmp_path / 'imgs'}", run, image_size=",".join(map(str, model.image_size)),
+                     channels=model.in_channels)  # fmt: skip
+    x = torch.stack([test[i]["image"] for i in range(len(test))])
+    with torch.no_grad():
+        mse = float(((model(x) - x) ** 2).mean())
+    assert ev["results"]["autoencoder"]["mse"] == pytest.approx(mse, rel=1e-4)
     write_mixed_images(tmp_path / "other", n=5, prefix="o")  # another folder: scored whole, PCA fit on the run's train
     assert main(["evaluate", str(run / "best.ckpt"), "--data", f"folder:{tmp_path / 'other'}"]) == 0
     assert _json(run / "evaluations" / f"{tmp_path.name}_other-all" / "metrics_test.json")["split"] == "test"
@@ -246,6 +285,19 @@ def test_superres_depth_and_stereo_end_to_end(tmp_path: Path, capsys: pytest.Cap
                "--out", str(run), *TINY])  # fmt: skip
     assert rc == 0 and "crops" in _json(run / "decisions.json")["size"]
     assert main(["evaluate", str(run / "best.ckpt"), "--data", f"depth:{images},{depths}"]) == 0
+    scored = _json(run / "evaluations" / "d_images-test" / "metrics.json")
+    test = _recorded(f"depth:{images},{depths}", run, image_size=None)
+    model = aekit.load(run).eval()
+    rel = []
+    for i in range(len(test)):  # abs. relative error over the valid (finite, > 0) pixels, per image, then the mean
+        item = test[i]
+        with torch.no_grad():
+            pred = model(item["image"][None])[0, 0].double().clamp_min(1e-6)
+        gt = item["target"][0].double()
+        valid = torch.isfinite(gt) & (gt > 0)
+        rel.append(float(((pred[valid] - gt[valid]).abs() / gt[valid]).mean()))
+    assert scored["images"] == len(test) == len(_json(run / "splits.json")["test"])
+    assert scored["mean"]["abs_rel"] == pytest.approx(float(np.mean(rel)), rel=1e-4)
     assert main(["predict", str(run / "best.ckpt"), "--input", str(images), "--output", str(tmp_path / "dp")]) == 0
     assert len(list((tmp_path / "dp").glob("*.pfm"))) == 10
 
@@ -257,6 +309,10 @@ def test_superres_depth_and_stereo_end_to_end(tmp_path: Path, capsys: pytest.Cap
                "--blocks", "1", "--out", str(run), *TINY])  # fmt: skip
     assert rc == 0 and len(_json(run / "splits.json")["test"]) == 1
     assert main(["evaluate", str(run / "best.ckpt"), "--data", f"stereo:{tmp_path / 'pairs'}"]) == 0
+    rows = _json(run / "evaluations" / f"{tmp_path.name}_pairs-test" / "metrics.json")["rows"]
+    recorded = {Path(name).name for name in _json(run / "splits.json")["test"]}
+    assert {r["scene"] for r in rows[:-1]} == recorded  # the recorded test pair(s), and only those, were scored
+    assert rows[-1]["epe"] == pytest.approx(np.mean([r["epe"] for r in rows[:-1]]))
     photos = tmp_path / "photos"
     photos.mkdir()
     Image.open(tmp_path / "pairs" / "scene_000" / "left.png").save(photos / "a.png")

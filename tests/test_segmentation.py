@@ -259,7 +259,12 @@ def test_camvid_kind_on_a_fake_layout_and_isbi_kind(tmp_path: Path) -> None:
         Image.fromarray(np.where(np.eye(16) > 0, 0, 255).astype(np.uint8)).save(isbi / "label" / f"{k}.png")
     s = open_data(f"isbi2012:{isbi}", n_val=2)
     assert len(s.train) == 4 and len(s.val) == 2 and s.info["num_classes"] == 2
-    assert [p[0].stem for p in s.val.pairs] == ["4", "5"]
+    assert [p[0].stem for p in s.val.pairs] == ["4", "5"] and s.test is None
+    held = open_data(f"isbi2012:{isbi}", n_val=2, n_test=1)  # the last slice scored, the two before it choose
+    stems = [[p[0].stem for p in d.pairs] for d in (held.train, held.val, held.test)]
+    assert stems == [["0", "1", "2"], ["3", "4"], ["5"]]
+    with pytest.raises(DataError, match="n_test"):
+        open_data(f"isbi2012:{isbi}", n_val=3, n_test=3)
     assert set(np.unique(s.train.masks[0])) == {0, 1}
 
 

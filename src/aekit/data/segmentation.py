@@ -111,7 +111,8 @@ def decode_mask(
     """A mask file -> uint8/int64 (H, W) class indices.
 
     Single-channel and palette PNGs hold the index directly; RGB masks are mapped through ``colours``
-    (the palette file); ``binary_threshold`` maps {0, 255}-style masks to {0, 1}.
+    (the palette file); ``binary_threshold`` maps {0, 255}-style masks to {0, 1} (a mask holding only 0 and 1,
+    e.g. another folder scored by a model trained on {0, 255} masks, is already {0, 1} and stays as it is).
     """
     img = open_image(path)
     if size is not None and (img.height, img.width) != size:
@@ -142,7 +143,7 @@ def decode_mask(
     if img.mode not in ("L", "P", "I", "I;16"):
         img = img.convert("L")
     arr = np.asarray(img).astype(np.int64)
-    if binary_threshold is not None:
+    if binary_threshold is not None and arr.max(initial=0) > 1:  # a {0,1} mask is binary already: keep its 1s
         arr = (arr > binary_threshold).astype(np.int64)
     return arr
 
@@ -597,6 +598,7 @@ def pairs_data(
 def isbi2012_data(
     path: str | None,
     n_val: int = 5,
+    n_test: int = 0,
     crop_size: int | str | None = None,
     scale: str | None = None,
     hflip: bool = True,
@@ -607,16 +609,19 @@ def isbi2012_data(
 ) -> DataSplits:
     """``isbi2012:ROOT`` (default ``$AEKIT_DATA/isbi2012``): ``image/<k>.png`` and ``label/<k>.png``.
 
-    Labels {0, 255} become 0 = membrane, 1 = cell interior. The last ``n_val`` slices (by index) are the
-    validation split: neighbouring slices are correlated, so a random split would leak.
+    Labels {0, 255} become 0 = membrane, 1 = cell interior. The last ``n_test`` slices (by index) are the test
+    split and the ``n_val`` before them the validation split: neighbouring slices are correlated, so a random
+    split would leak, and a figure scored on the slices that chose the checkpoint would be optimistic.
     """
     root = data_root(path, "isbi2012")
     pairs = pair_files(root / "image", root / "label")
     pairs.sort(key=lambda p: int(p[0].stem) if p[0].stem.isdigit() else p[0].stem)
-    if not 0 < n_val < len(pairs):
-        raise DataError(f"isbi2012: n_val must be between 1 and {len(pairs) - 1}, not {n_val}")
+    if n_val < 1 or n_test < 0 or n_val + n_test >= len(pairs):
+        raise DataError(f"isbi2012: n_val >= 1 and n_test >= 0 must leave training slices ({len(pairs)} in all), "
+                        f"not n_val={n_val}, n_test={n_test}")  # fmt: skip
     table = {"names": ["membrane", "cell interior"], "colours": [[0, 0, 0], [255, 255, 255]], "weights": [None, None]}
+    cut = len(pairs) - n_test
     return build_splits(
-        pairs[:-n_val], pairs[-n_val:], None, f"isbi2012:{root}", 2, None, 1, image_size, table, 127,
-        crop_size, scale, hflip, augment, normalize, photometric,
+        pairs[: cut - n_val], pairs[cut - n_val : cut], pairs[cut:] or None, f"isbi2012:{root}", 2, None, 1,
+        image_size, table, 127, crop_size, scale, hflip, augment, normalize, photometric,
     )  # fmt: skip

@@ -26,7 +26,7 @@ from torch import nn
 
 from aekit.models.decoders import UNetDecoder
 from aekit.models.encoders import ConvEncoder
-from aekit.nn.blocks import pad_to_multiple
+from aekit.nn.blocks import make_input_norm, pad_to_multiple
 from aekit.registry import register_model
 
 # widths per level (the last level only pools), encoder conv blocks per level, decoder blocks per level
@@ -75,8 +75,10 @@ class EncoderDecoderSegmenter(nn.Module):
         norm: str,
         act: str,
         model_name: str,
+        input_norm: str = "none",
     ) -> None:
         super().__init__()
+        self.input_norm = make_input_norm(input_norm, in_channels)
         preset = encoder_preset(encoder)
         widths = [int(w) for w in widths] if widths is not None else preset["widths"]
         if len(widths) != len(preset["widths"]):  # another depth: the preset's first-stage pattern throughout
@@ -112,7 +114,7 @@ class EncoderDecoderSegmenter(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h, w = x.shape[-2:]
-        x = pad_to_multiple(x, self.encoder.reduction)
+        x = pad_to_multiple(self.input_norm(x), self.encoder.reduction)
         return self.head(self.decoder(self.encoder(x))[-1])[..., :h, :w]
 
 
@@ -136,6 +138,7 @@ class SegNet(EncoderDecoderSegmenter):
         kernel_size: int | None = None,
         norm: str = "batch",
         act: str = "relu",
+        input_norm: str = "none",
     ) -> None:
         super().__init__(
             in_channels,
@@ -152,6 +155,7 @@ class SegNet(EncoderDecoderSegmenter):
             norm,
             act,
             "segnet",
+            input_norm,
         )
 
 
@@ -207,10 +211,12 @@ def segnet(
     kernel_size: int | None = None,
     norm: str = "batch",
     act: str = "relu",
+    input_norm: str = "none",
 ) -> SegNet:
-    """Full SegNet: VGG-16-shaped encoder (13 convs, 5 pools), mirrored decoder, max-unpooling."""
+    """Full SegNet: VGG-16-shaped encoder (13 convs, 5 pools), mirrored decoder, max-unpooling;
+    ``input_norm="lcn"``: the paper's local contrast normalisation of the input."""
     return SegNet(in_channels, out_channels, "vgg16", upsample, downsample, widths, encoder_blocks, decoder_blocks,
-                  kernel_size, norm, act)  # fmt: skip
+                  kernel_size, norm, act, input_norm)  # fmt: skip
 
 
 @register_model("segnet_basic")
@@ -223,9 +229,12 @@ def segnet_basic(
     kernel_size: int | None = None,
     norm: str = "batch",
     act: str = "relu",
+    input_norm: str = "none",
 ) -> SegNet:
-    """SegNet-Basic: 4 encoders and 4 decoders of one 7x7 conv with 64 channels (TPAMI 2017, Sec. 4.1)."""
-    return SegNet(in_channels, out_channels, "basic", upsample, downsample, widths, None, None, kernel_size, norm, act)
+    """SegNet-Basic: 4 encoders and 4 decoders of one 7x7 conv with 64 channels (TPAMI 2017, Sec. 4.1);
+    ``input_norm="lcn"``: the paper's local contrast normalisation of the input."""
+    return SegNet(in_channels, out_channels, "basic", upsample, downsample, widths, None, None, kernel_size, norm, act,
+                  input_norm)  # fmt: skip
 
 
 def _fcn(n_skips: int):

@@ -86,3 +86,41 @@ def pad_to_multiple(x: torch.Tensor, multiple: int, mode: str = "replicate") -> 
     if mode != "constant" and (ph >= h or pw >= w):
         mode = "constant"
     return F.pad(x, (0, pw, 0, ph), mode=mode)
+
+
+INPUT_NORMS = ("none", "lcn")
+
+
+class LocalContrastNorm(nn.Module):
+    """Local contrast normalisation (Jarrett et al. 2009), SegNet's input pre-processing: per channel, subtract
+    the Gaussian-weighted local mean, then divide by the local standard deviation, floored at its image mean so
+    flat regions are not blown up. Parameter-free and inside the model, so training, evaluation, prediction and
+    export all see the same input; invariant to a per-image gain and offset of each channel."""
+
+    def __init__(self, channels: int, size: int = 9, sigma: float = 2.0, eps: float = 1e-4) -> None:
+        super().__init__()
+        r = torch.arange(size, dtype=torch.float32) - (size - 1) / 2
+        g = torch.exp(-(r**2) / (2 * sigma**2))
+        kernel = torch.outer(g, g)
+        kernel = (kernel / kernel.sum()).expand(channels, 1, size, size).clone()
+        self.register_buffer("kernel", kernel, persistent=False)  # a constant: not in checkpoints
+        self.channels, self.pad, self.eps = channels, size // 2, eps
+
+    def smooth(self, x: torch.Tensor) -> torch.Tensor:
+        p = self.pad
+        return F.conv2d(F.pad(x, (p, p, p, p), mode="replicate"), self.kernel.to(x.dtype), groups=self.channels)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        centred = x - self.smooth(x)
+        std = self.smooth(centred * centred).clamp_min(0).sqrt()
+        floor = std.mean(dim=(-2, -1), keepdim=True)
+        return centred / torch.maximum(std, floor).clamp_min(self.eps)
+
+
+def make_input_norm(kind: str, channels: int) -> nn.Module:
+    """``none`` (identity) or ``lcn`` (:class:`LocalContrastNorm`) at a model's input."""
+    if kind == "lcn":
+        return LocalContrastNorm(channels)
+    if kind == "none":
+        return nn.Identity()
+    raise ValueError(f"unknown input_norm {kind!r}; choose one of {', '.join(INPUT_NORMS)}")

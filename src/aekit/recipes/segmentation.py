@@ -14,6 +14,7 @@ from aekit.config import option, override
 from aekit.data import DataModule, DataSplits
 from aekit.data.base import DataError
 from aekit.data.options import CROP_HELP, ImageFields, MaskFields, int_list, open_seg_data
+from aekit.nn.blocks import INPUT_NORMS
 from aekit.nn.upsample import UPSAMPLE_MODES
 from aekit.recipes.base import TrainRecipe, register_recipe
 from aekit.tasks.segmentation import SegmentationTask, task_for_data
@@ -136,6 +137,36 @@ class SegNet(Segmentation):
     help: ClassVar[str] = "SegNet / SegNet-Basic semantic segmentation (max-unpooling decoder)"
     arch: str = override("segnet_basic", choices=["segnet_basic", "segnet"])
     upsample: str = override("max_unpool")
+    input_norm: str = option("none", help="inside the model, before the encoder: none or lcn (the paper's local "
+                             "contrast normalisation)", choices=list(INPUT_NORMS), group=MODEL)  # fmt: skip
+
+    def model_kwargs(self, channels: int, num_classes: int) -> dict[str, Any]:
+        return {**super().model_kwargs(channels, num_classes), "input_norm": self.input_norm}
+
+
+@register_recipe
+@dataclass(kw_only=True)
+class SegNetPaper(SegNet):
+    """SegNet-Basic trained as in its paper (Badrinarayanan et al., TPAMI 2017, Sec. 4.1/5): local contrast
+    normalisation of the input (in the model, so evaluate/predict/export apply it too; no mean/std
+    normalisation besides), SGD with a fixed learning rate of 0.1 and momentum 0.9, median-frequency class
+    balancing, batch 12, every training frame (``camvid:ROOT``: the official 367 train frames, official val
+    monitored). "Trained to convergence" is an epoch count here (``--epochs``, default 100); the paper's
+    CamVid row (test split, 360x480) is G 82.7 / C 62.0 / mIoU 47.7. ``best.ckpt`` is chosen on val mIoU, so
+    score ``last.ckpt`` on official val (or pass ``--val-groups``) for a figure nothing was chosen on.
+    ``aekit train segnet-paper``."""
+
+    name: ClassVar[str] = "segnet-paper"
+    help: ClassVar[str] = "SegNet-Basic trained as its paper: LCN input, SGD lr 0.1 momentum 0.9, median-frequency"
+    arch: str = override("segnet_basic", choices=["segnet_basic", "segnet"])
+    input_norm: str = override("lcn")
+    normalize: bool = override(False)
+    optimizer: str = override("sgd")
+    lr: float | None = override(0.1)
+    scheduler: str = override("none")
+    class_weights: str = override("median-frequency")
+    batch_size: int = override(12)
+    epochs: int = override(100)
 
 
 @register_recipe
