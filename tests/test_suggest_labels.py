@@ -217,3 +217,23 @@ def test_python_api_is_the_package_export(trained, tmp_path) -> None:
     assert len(s.names) == 2 and s.files["csv"] == tmp_path / "p" / "to_label.csv"
     with pytest.raises(TypeError, match="unknown setting"):
         aekit.suggest_labels(run, f"npy:{npz}", tmp_path / "p", budgt=2)
+
+
+def test_explorer_marks_the_picks(trained, run_cli, tmp_path) -> None:
+    from aekit.experiments.cluster import gather_ids
+    from tests.test_explorer import page_parts
+
+    run, npz = trained
+    data = f"npy:{npz}"
+    picks = tmp_path / "to_label.csv"
+    assert run_cli("suggest-labels", run, "--data", data, "--budget", "3", "--manifold", "none", "--out", picks) == 0
+    page = tmp_path / "page.html"
+    assert run_cli("explore", run, "--data", data, "--map", "pca", "--k", "0", "--landmarks", "3", "--picks", picks,
+                   "--out", page) == 0  # fmt: skip
+    payload, _ = page_parts(page.read_text())
+    ids = gather_ids(open_data(data), "all")
+    assert len(payload["marked"]) == 3 and payload["n"] == len(ids)
+    assert sorted(ids[i] for i in payload["marked"]) == sorted(r["file"] for r in read_rows(picks))
+    elsewhere = tmp_path / "other.csv"
+    elsewhere.write_text("file\nnowhere.png\n")
+    assert run_cli("explore", run, "--data", data, "--picks", elsewhere, "--out", page) == 2

@@ -114,6 +114,8 @@ def add_explore_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--landmarks", type=int, default=24, help="points with precomputed lines between every pair")
     p.add_argument("--steps", type=int, default=8, help="decoded images along each line")
     p.add_argument("--thumb", type=int, default=64, help="largest thumbnail side in pixels")
+    p.add_argument("--picks", type=Path, default=None, help="mark the images of a to_label.csv (aekit suggest-labels; "
+                   "same --data) as diamonds")  # fmt: skip
 
 
 def read_assignments(path: Path, n: int) -> np.ndarray:
@@ -142,10 +144,22 @@ def run_explore(args: argparse.Namespace) -> int:
 
     model, data, names = model_and_images(args)
     clusters = None if args.assignments is None else read_assignments(args.assignments, len(data.images))
+    marked: list[int] = []
+    if args.picks is not None:
+        from aekit.experiments.cluster import gather_ids
+        from aekit.experiments.suggest_labels import read_files
+
+        ids = gather_ids(open_for_model(args, model), args.split, args.limit)
+        position = {n: i for i, n in enumerate(ids)}
+        picked = read_files(args.picks, "--picks")
+        marked = [position[f] for f in picked if f in position]
+        if not marked:
+            raise DataError(f"--picks {args.picks}: none of its files is among the explored images; use the same "
+                            "--data, and --split/--limit that include them")  # fmt: skip
     out = args.out or run_dir_of(args.run) / "explorer.html"
     page = write_explorer(
         model, data, out, names, clusters, args.map, args.landmarks, args.steps, args.thumb, args.seed,
-        title=f"aekit explorer: {args.run} on {args.data} ({args.split})", colour_k=args.k,
+        title=f"aekit explorer: {args.run} on {args.data} ({args.split})", colour_k=args.k, marked=marked,
     )  # fmt: skip
     size_mb = page.path.stat().st_size / 1e6
     print(f"written: {page.path} ({len(data.images):,} points, {size_mb:.1f} MB; open it in any browser, offline)")

@@ -341,16 +341,35 @@ def write_report(path: Path, metrics: dict[str, Any], montages: Sequence[Path]) 
     return path
 
 
+def _split_parts(splits: Any, split: str) -> list[Any]:
+    """The non-empty datasets of one split, or of ``all`` splits in train/val/test order."""
+    names_of = ["train", "val", "test"] if split == "all" else [split]
+    parts = [splits.split(s) for s in names_of if split != "all" or getattr(splits, s, None) is not None]
+    return [ds for ds in parts if len(ds)]
+
+
+def _limited(n: int, limit: int | None) -> np.ndarray | None:
+    """The seeded sample of ``limit`` of ``n`` items (sorted), or None to keep all."""
+    if limit is None or n <= limit:
+        return None
+    return np.sort(np.random.default_rng(0).choice(n, size=limit, replace=False))
+
+
+def gather_ids(splits: Any, split: str, limit: int | None = None) -> list[str]:
+    """The stable item ids (:func:`aekit.data.sampling.item_ids`) of what :func:`gather` returns, same order."""
+    from aekit.data.sampling import item_ids
+
+    ids = [n for ds in _split_parts(splits, split) for n in item_ids(ds)]
+    keep = _limited(len(ids), limit)
+    return ids if keep is None else [ids[i] for i in keep]
+
+
 def gather(splits: Any, split: str, limit: int | None = None) -> tuple[Stacked, list[str] | None]:
     """Images (and labels, file names) of one split, or of ``all`` splits in train/val/test order."""
     from aekit.experiments.pca import stack_dataset
 
-    names_of = ["train", "val", "test"] if split == "all" else [split]
-    parts = [(splits.split(s), s) for s in names_of if split != "all" or getattr(splits, s, None) is not None]
     stacks, names = [], []
-    for ds, _ in parts:
-        if len(ds) == 0:
-            continue
+    for ds in _split_parts(splits, split):
         stacks.append(stack_dataset(ds))
         names.append(item_names(ds))
     if not stacks:
@@ -359,8 +378,8 @@ def gather(splits: Any, split: str, limit: int | None = None) -> tuple[Stacked, 
     has_labels = all(s.labels is not None for s in stacks)
     labels = np.concatenate([s.labels for s in stacks]) if has_labels else None
     files = [n for part in names for n in part] if all(n is not None for n in names) else None
-    if limit is not None and len(images) > limit:
-        keep = np.sort(np.random.default_rng(0).choice(len(images), size=limit, replace=False))
+    keep = _limited(len(images), limit)
+    if keep is not None:
         images, labels = images[keep], None if labels is None else labels[keep]
         files = None if files is None else [files[i] for i in keep]
     return Stacked(images, labels), files

@@ -205,6 +205,9 @@ def finetune(
             monitor=None,  # type: ignore[arg-type]  (no labeled validation: keep the final weights)
             progress=progress,
             log_every_n_steps=max(1, min(50, per_epoch)),
+            # a training set larger than the steps ask for (a student's pseudo-labelled pool): ``steps`` still
+            # bounds the run, each epoch a fresh shuffled share of it
+            limit_train_batches=per_epoch if len(train) > per_epoch * cfg.batch_size else None,
         )
         stage_dir = run_dir if i == len(stages) - 1 else run_dir / f"stage_{stage}"
         config = {"recipe": "finetune", "stage": stage, "finetune": asdict(cfg), "task": dict(task.hparams)}

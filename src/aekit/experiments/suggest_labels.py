@@ -92,15 +92,20 @@ def select_typical(
     algorithm: str = "gmm",
     typical_k: int = 20,
     min_distance: float = 0.0,
+    clustering: Clustering | None = None,
 ) -> Picks:
     """TypiClust on already reduced features: ``budget + len(exclude)`` clusters, the most typical item of each
     of the ``budget`` largest clusters without a labelled (``exclude``) item (then of the others, largest
-    first, when fewer are uncovered)."""
+    first, when fewer are uncovered). ``clustering``: that clustering, when already made (with that k)."""
     feats = np.asarray(feats, dtype=np.float32)
     exclude = np.unique(np.asarray(exclude, dtype=np.int64))
     _check(len(feats), budget, exclude)
     k = min(budget + len(exclude), len(feats))
-    result, _ = cluster_features(feats, k, algorithm, "none", seed=seed)
+    result = clustering if clustering is not None else cluster_features(feats, k, algorithm, "none", seed=seed)[0]
+    if result.k != k or len(result.labels) != len(feats):
+        raise ValueError(
+            f"the clustering given has k={result.k} for {len(result.labels)} rows; {k} for {len(feats)} wanted"
+        )
     sizes = np.bincount(result.labels, minlength=k)
     covered = np.zeros(k, dtype=bool)
     covered[result.labels[exclude]] = True
@@ -197,18 +202,22 @@ def propagate_by_clusters(
     seed: int = 0,
     algorithm: str = "gmm",
     clusters: int | None = None,
+    clustering: Clustering | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Cluster-label propagation: the pool (reduced features) in ``clusters`` groups (default: one per label
     given, the groups ``typical`` picked from); a group takes the majority label of its labelled members, a
     group without one the label of the labelled item nearest its centre. Returns (label, confidence) per row
-    (confidence: the clustering's; the labelled items keep their own label with confidence 1)."""
+    (confidence: the clustering's; the labelled items keep their own label with confidence 1). ``clustering``:
+    that clustering when already made (``select_typical``'s, ``Picks.clustering``)."""
     feats = np.asarray(feats, dtype=np.float32)
     labeled = np.asarray(labeled, dtype=np.int64)
     labels = np.asarray(labels, dtype=np.int64)
     if len(labeled) == 0 or len(labeled) != len(labels):
         raise ValueError(f"{len(labeled)} labelled items but {len(labels)} labels")
-    k = min(clusters or len(labeled), len(feats))
-    result, _ = cluster_features(feats, k, algorithm, "none", seed=seed)
+    result = clustering
+    if result is None:
+        result = cluster_features(feats, min(clusters or len(labeled), len(feats)), algorithm, "none", seed=seed)[0]
+    k = result.k
     out = np.empty(len(feats), dtype=np.int64)
     for c in range(k):
         members = result.labels == c
@@ -283,19 +292,24 @@ def read_label_file(path: str | Path, names: Sequence[str], column: str = "label
     return idx, list(seen.values())
 
 
+def read_files(path: str | Path, flag: str = "--exclude") -> list[str]:
+    """The ``file`` column of a CSV (a to_label.csv or a labels file)."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{flag} {path} does not exist")
+    with open(path, newline="") as f:
+        reader = csv.DictReader(f)
+        if "file" not in (reader.fieldnames or []):
+            raise DataError(f"{flag} {path} has no 'file' column")
+        return [r["file"].strip() for r in reader]
+
+
 def read_exclude(paths: Sequence[str | Path], names: Sequence[str]) -> np.ndarray:
     """Pool indices of every file listed in these CSVs (``file`` column, labelled or not): already chosen."""
     position = {n: i for i, n in enumerate(names)}
     out: list[int] = []
     for p in paths:
-        p = Path(p)
-        if not p.is_file():
-            raise DataError(f"--exclude {p} does not exist")
-        with open(p, newline="") as f:
-            reader = csv.DictReader(f)
-            if "file" not in (reader.fieldnames or []):
-                raise DataError(f"--exclude {p} has no 'file' column")
-            files = [r["file"].strip() for r in reader]
+        files = read_files(p)
         missing = [x for x in files if x not in position]
         if missing:
             raise DataError(f"--exclude {p}: {missing[0]!r} is not in the pool of --data; use the same --data")
@@ -471,6 +485,7 @@ def train_on_labels(
     propagate: Sequence[str] = ("cluster",),
     suggest: SuggestConfig | None = None,
     feats: np.ndarray | None = None,
+    clustering: Clustering | None = None,
     keep: float = 0.9,
     student_steps: int | None = None,
     self_train_rounds: int = 2,
@@ -484,7 +499,8 @@ def train_on_labels(
     method in ``propagate``, spread the labels over the pool and train a student:
 
     - ``cluster``: :func:`propagate_by_clusters` in the reduced code space (``feats``, else computed with
-      ``suggest``'s manifold settings), the most confident ``keep`` share of each class pseudo-labelled;
+      ``suggest``'s manifold settings; ``clustering`` of them, if made already), the most confident
+      ``keep`` share of each class pseudo-labelled;
     - ``self-train``: :func:`aekit.experiments.label_efficiency.self_train` from the fine-tuned network
       (``self_train_rounds`` rounds, ``pseudo_fraction`` more of the pool each round).
 
@@ -516,7 +532,9 @@ def train_on_labels(
         if method == "cluster":
             if feats is None:
                 feats = reduced_codes(encode_all(ae.cpu().eval(), pool, 512), suggest)
-            pseudo, conf = propagate_by_clusters(feats, labeled_idx, y, suggest.seed, suggest.algorithm)
+            pseudo, conf = propagate_by_clusters(
+                feats, labeled_idx, y, suggest.seed, suggest.algorithm, clustering=clustering
+            )
             keep_idx = keep_confident(pseudo, conf, keep, labeled_idx)
             task = train_student(labeled, pool, keep_idx, pseudo[keep_idx], out / "cluster", student_cfg, k, ae,
                                  seed=seed, metadata={**meta, "propagation": "cluster"})  # fmt: skip
