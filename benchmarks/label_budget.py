@@ -36,7 +36,7 @@ from pathlib import Path
 import lightning.pytorch as L
 import numpy as np
 
-STAGES = ("finetune", "cluster", "self-train")
+STAGES = ("finetune", "cluster_codes", "cluster", "self-train")
 
 
 def int_list(text: str) -> list[int]:
@@ -52,12 +52,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--budgets", type=int_list, default=None, help="default 10,20,50,100 (CT: 4,8,16)")
     p.add_argument("--strategies", default="typical,random")
     p.add_argument("--seeds", type=int_list, default=[0, 1, 2])
-    p.add_argument("--self-train-seeds", type=int_list, default=[0], help="seeds that also run self-training")
+    p.add_argument("--network-seeds", type=int_list, default=[0], help="seeds on which the propagation also trains "
+                   "networks (a student on the cluster labels, self-training): several times the cost")  # fmt: skip
+    p.add_argument("--network-budgets", type=int_list, default=[10], help="budgets on which they do")
     p.add_argument("--pretrained", type=Path, default=None, help="autoencoder trained on the pool without labels")
     p.add_argument("--train-minutes", type=float, default=11.0, help="else: train one this long (cluster recipe)")
-    p.add_argument("--steps", type=int, default=600, help="fine-tuning steps on the B labels")
-    p.add_argument("--student-steps", type=int, default=1500, help="steps of a student / self-training round")
-    p.add_argument("--self-train-rounds", type=int, default=2)
+    p.add_argument("--steps", type=int, default=200, help="fine-tuning steps on the B labels")
+    p.add_argument("--student-steps", type=int, default=500, help="steps of a student / self-training round")
+    p.add_argument("--self-train-rounds", type=int, default=1)
+    p.add_argument("--knn", type=int, default=10, help="cluster_codes: neighbours among the pseudo-labelled pool")
     p.add_argument("--keep", type=float, default=0.9, help="cluster propagation: share of each class kept")
     p.add_argument("--manifold", default="umap", help="the codes' step before clustering (umap, pca, none)")
     p.add_argument("--manifold-dim", type=int, default=10)
@@ -71,7 +74,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if args.budgets is None:
         args.budgets = [4, 8, 16] if args.target else [10, 20, 50, 100]
     if args.smoke:
-        args.budgets, args.seeds, args.self_train_seeds = [3, 6], [0, 1], [0]
+        args.budgets, args.seeds, args.network_seeds, args.network_budgets = [3, 6], [0, 1], [0], [3]
         args.steps, args.student_steps, args.self_train_rounds, args.manifold = 3, 3, 1, "pca"
     return args
 
@@ -146,15 +149,15 @@ def summarise(cells: dict, strategies: list[str], budgets: list[int], seeds: lis
 
 
 def choose_propagation(cells: dict) -> dict:
-    """cluster vs self-train by validation accuracy, over the cells where both ran (never the test digits)."""
-    both = [c for c in cells.values() if "cluster" in c["val"] and "self-train" in c["val"]]
-    if not both:
-        return {"chosen": "cluster", "by": "self-train not run"}
-    gain = [c["val"]["cluster"] - c["val"]["self-train"] for c in both]
-    return {
-        "chosen": "cluster" if np.mean(gain) >= 0 else "self-train",
-        "by": f"mean validation accuracy over {len(both)} cells (cluster - self-train = {np.mean(gain):+.4f})",
-    }
+    """The propagation with the best mean validation accuracy over the cells where every one ran (never the test
+    digits): cluster labels read in code space, a student network on them, or self-training."""
+    stages = ("cluster_codes", "cluster", "self-train")
+    every = [c for c in cells.values() if all(s in c["val"] for s in stages)]
+    if not every:
+        return {"chosen": "cluster_codes", "by": "only cluster_codes ran"}
+    means = {s: float(np.mean([c["val"][s] for c in every])) for s in stages}
+    return {"chosen": max(means, key=means.get), "by": f"mean validation accuracy over {len(every)} cells",
+            "val_means": {k: round(v, 4) for k, v in means.items()}}  # fmt: skip
 
 
 def plot(summary: dict, chosen: str, path: Path, title: str) -> None:
@@ -171,7 +174,7 @@ def plot(summary: dict, chosen: str, path: Path, title: str) -> None:
             if pts:
                 ax.errorbar([b for b, _ in pts], [e["mean"] for _, e in pts], yerr=[e["std"] for _, e in pts],
                             fmt="o" + style, color=f"C{i}", capsize=3,
-                            label=f"{s}" + (f" + {chosen}" if stage == chosen else " (fine-tuning only)"))  # fmt: skip
+                            label=s + (" + cluster labels" if stage == chosen else " (fine-tuning only)"))  # fmt: skip
     ax.set_xscale("log")
     ax.set_xticks(sorted({int(b) for v in summary.values() for b in v}))
     ax.get_xaxis().set_major_formatter(matplotlib.ticker.ScalarFormatter())
@@ -188,11 +191,20 @@ def plot(summary: dict, chosen: str, path: Path, title: str) -> None:
 
 def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
+    from sklearn.neighbors import KNeighborsClassifier
+
     from aekit.data.sampling import dataset_labels
     from aekit.engine import set_threads
-    from aekit.experiments.cluster import cluster_features
+    from aekit.experiments.cluster import cluster_features, fit_reducer
     from aekit.experiments.label_efficiency import FinetuneConfig, encode_all, quiet_lightning
-    from aekit.experiments.suggest_labels import SuggestConfig, label_names, reduced_codes, select, train_on_labels
+    from aekit.experiments.suggest_labels import (
+        SuggestConfig,
+        keep_confident,
+        label_names,
+        propagate_by_clusters,
+        select,
+        train_on_labels,
+    )
     from aekit.io import atomic_write_bytes
 
     set_threads()
@@ -212,6 +224,7 @@ def main(argv: list[str] | None = None) -> dict:
 
     ae = (aekit.load(args.pretrained) if args.pretrained else pretrain(args, pool, out)).cpu().eval()
     codes = encode_all(ae, pool, 512)
+    held_codes = {"val": encode_all(ae, val, 512), "test": encode_all(ae, test, 512)}
     ft = FinetuneConfig(mode="full", steps=args.steps, encoder_lr_scale=1.0, encoder_bn="train",
                         batch_size=min(64, 8 if args.target else 64), precision="32")  # fmt: skip
     cells_path = out / "cells.json"
@@ -223,7 +236,8 @@ def main(argv: list[str] | None = None) -> dict:
         sc = SuggestConfig(seed=seed, manifold=args.manifold, manifold_dim=args.manifold_dim, algorithm=args.algorithm,
                            n_neighbors=min(20, len(pool) - 1))  # fmt: skip
         t = time.perf_counter()
-        feats = reduced_codes(codes, sc)
+        feats, place = fit_reducer(codes, sc.manifold, sc.manifold_dim, seed, sc.n_neighbors)
+        held = {k: place(v) for k, v in held_codes.items()}  # val/test digits in the pool's reduced space
         umap_s = time.perf_counter() - t
         clusterings: dict[int, object] = {}
         for strategy, budget in todo:
@@ -240,7 +254,8 @@ def main(argv: list[str] | None = None) -> dict:
                 picks = select(cfg, feats, np.zeros(0, dtype=np.int64))
             select_s = time.perf_counter() - t
             idx = picks.indices
-            props = ["cluster"] + (["self-train"] if seed in args.self_train_seeds else [])
+            networks = seed in args.network_seeds and budget in args.network_budgets
+            props = ["cluster", "self-train"] if networks else []
             L.seed_everything(seed, verbose=False)
             result = train_on_labels(
                 ae, pool, idx, [names[i] for i in idx], out / "runs" / f"{strategy}_b{budget}_s{seed}", ft,
@@ -248,9 +263,23 @@ def main(argv: list[str] | None = None) -> dict:
                 student_steps=args.student_steps, self_train_rounds=args.self_train_rounds,
                 evaluate={"val": (val, truth["val"]), "test": (test, truth["test"])}, seed=seed,
             )  # fmt: skip
+            # cluster-label propagation read in code space: a held-out digit takes the majority pseudo-label of
+            # its nearest pool digits (the same labels a student network would train on; no network trained)
+            y = np.asarray([result["class_names"].index(names[i]) for i in idx])
+            pseudo, conf = propagate_by_clusters(feats, idx, y, seed, args.algorithm, clustering=clusterings[budget])
+            kept = keep_confident(pseudo, conf, args.keep, np.zeros(0, dtype=np.int64))
+            knn = KNeighborsClassifier(n_neighbors=args.knn).fit(feats[kept], pseudo[kept])
+            row = {"stage": "cluster_codes"}
+            for split in ("val", "test"):
+                pred = np.asarray(result["class_names"], dtype=object)[knn.predict(held[split])]
+                row[f"{split}_accuracy"] = float(np.mean(pred == np.asarray(truth[split], dtype=object)))
+            result["stages"].append(row)
+            pool_acc = float(np.mean(np.asarray(result["class_names"], dtype=object)[pseudo] ==
+                                     np.asarray(names, dtype=object)))  # fmt: skip
             cell = {
                 "strategy": strategy, "budget": budget, "seed": seed,
                 "classes_covered": len(set(pool_y[idx].tolist())),
+                "pool_pseudo_accuracy": round(pool_acc, 4),  # diagnostic from the hidden pool labels, after the fact
                 "picks": [int(i) for i in idx],
                 "val": {r["stage"]: r["val_accuracy"] for r in result["stages"]},
                 "test": {r["stage"]: r["test_accuracy"] for r in result["stages"]},
@@ -266,7 +295,9 @@ def main(argv: list[str] | None = None) -> dict:
     meta = {
         "data": "smoke (mnist5k subset)" if args.smoke else info.get("source"),
         "pool": len(pool), "val": len(val), "test": len(test), "budgets": args.budgets, "seeds": args.seeds,
-        "self_train_seeds": args.self_train_seeds, "pretrained": str(args.pretrained), "steps": args.steps,
+        "network_seeds": args.network_seeds,
+        "network_budgets": args.network_budgets, "knn": args.knn,
+        "pretrained": str(args.pretrained), "steps": args.steps,
         "student_steps": args.student_steps, "self_train_rounds": args.self_train_rounds, "keep": args.keep,
         "algorithm": args.algorithm, "manifold": args.manifold, "manifold_dim": args.manifold_dim,
         "propagation": chosen,
@@ -278,7 +309,7 @@ def main(argv: list[str] | None = None) -> dict:
         args.json.write_text(json.dumps({"meta": meta, "summary": summary, "cells": cells}, indent=1) + "\n")
     if args.figure:
         title = f"{meta['data']}: typical vs random label picks ({len(args.seeds)} seeds)"
-        plot(summary, chosen["chosen"], args.figure, title)
+        plot(summary, "cluster_codes", args.figure, title)
     result = {"propagation": chosen["chosen"], **summary}
     print(json.dumps(result))
     return result

@@ -12,7 +12,7 @@ import json
 import os
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -64,13 +64,20 @@ def cluster_scores(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
 # -- features ---------------------------------------------------------------------------------------
 
 
-def reduce(x: np.ndarray, manifold: str, dim: int, seed: int = 0, n_neighbors: int = 20) -> np.ndarray:
-    """Map features to ``dim`` dimensions: ``none`` keeps them, ``pca`` or ``umap`` (N2D: min_dist 0)."""
+def fit_reducer(
+    x: np.ndarray, manifold: str, dim: int, seed: int = 0, n_neighbors: int = 20
+) -> tuple[np.ndarray, Callable[[np.ndarray], np.ndarray]]:
+    """:func:`reduce` plus the fitted map, to place new rows (held-out images) in the same reduced space."""
     x = np.asarray(x, dtype=np.float32).reshape(len(x), -1)
+
+    def flat(v: np.ndarray) -> np.ndarray:
+        return np.asarray(v, dtype=np.float32).reshape(len(v), -1)
+
     if manifold == "none" or (manifold == "pca" and dim >= x.shape[1]):
-        return x
+        return x, flat
     if manifold == "pca":
-        return PCA(n_components=min(dim, *x.shape), random_state=seed).fit_transform(x).astype(np.float32)
+        pca = PCA(n_components=min(dim, *x.shape), random_state=seed).fit(x)
+        return pca.transform(x).astype(np.float32), lambda v: pca.transform(flat(v)).astype(np.float32)
     if manifold == "umap":
         if len(x) <= dim + 1:
             raise DataError(f"--manifold umap needs more than {dim + 1} images, found {len(x)}; use --manifold none")
@@ -86,8 +93,20 @@ def reduce(x: np.ndarray, manifold: str, dim: int, seed: int = 0, n_neighbors: i
                 random_state=seed,
                 n_jobs=1,
             )
-            return mapper.fit_transform(x).astype(np.float32)
+            feats = mapper.fit_transform(x).astype(np.float32)
+
+        def place(v: np.ndarray) -> np.ndarray:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                return mapper.transform(flat(v)).astype(np.float32)
+
+        return feats, place
     raise ValueError(f"--manifold must be one of {', '.join(MANIFOLDS)}, not {manifold!r}")
+
+
+def reduce(x: np.ndarray, manifold: str, dim: int, seed: int = 0, n_neighbors: int = 20) -> np.ndarray:
+    """Map features to ``dim`` dimensions: ``none`` keeps them, ``pca`` or ``umap`` (N2D: min_dist 0)."""
+    return fit_reducer(x, manifold, dim, seed, n_neighbors)[0]
 
 
 @dataclass
