@@ -19,13 +19,14 @@ __all__ = [
     "recipes",
     "register_model",
     "save_model",
+    "suggest_labels",
     "train",
 ]
 
 
 def __getattr__(name: str) -> Any:
-    """``aekit.train`` / ``evaluate`` / ``predict`` / ``export`` and ``aekit.recipes`` load Lightning and the data
-    readers, so only when first used: ``import aekit`` stays light."""
+    """``aekit.train`` / ``evaluate`` / ``predict`` / ``export`` / ``suggest_labels`` and ``aekit.recipes`` load
+    Lightning and the data readers, so only when first used: ``import aekit`` stays light."""
     import importlib
 
     if name == "train":
@@ -34,6 +35,8 @@ def __getattr__(name: str) -> Any:
         return importlib.import_module("aekit.recipes")
     if name == "export":
         return importlib.import_module("aekit.exporters").export_run
+    if name == "suggest_labels":
+        return importlib.import_module("aekit.experiments.suggest_labels").suggest_labels
     if name in ("evaluate", "predict"):
         return getattr(importlib.import_module("aekit.inference"), name)
     raise AttributeError(f"module 'aekit' has no attribute {name!r}")

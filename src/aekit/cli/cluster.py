@@ -114,6 +114,8 @@ def add_explore_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--landmarks", type=int, default=24, help="points with precomputed lines between every pair")
     p.add_argument("--steps", type=int, default=8, help="decoded images along each line")
     p.add_argument("--thumb", type=int, default=64, help="largest thumbnail side in pixels")
+    p.add_argument("--picks", type=Path, default=None, help="mark the images of a to_label.csv (aekit suggest-labels; "
+                   "same --data) as diamonds")  # fmt: skip
 
 
 def read_assignments(path: Path, n: int) -> np.ndarray:
@@ -142,11 +144,83 @@ def run_explore(args: argparse.Namespace) -> int:
 
     model, data, names = model_and_images(args)
     clusters = None if args.assignments is None else read_assignments(args.assignments, len(data.images))
+    marked: list[int] = []
+    if args.picks is not None:
+        from aekit.experiments.cluster import gather_ids
+        from aekit.experiments.suggest_labels import read_files
+
+        ids = gather_ids(open_for_model(args, model), args.split, args.limit)
+        position = {n: i for i, n in enumerate(ids)}
+        picked = read_files(args.picks, "--picks")
+        marked = [position[f] for f in picked if f in position]
+        if not marked:
+            raise DataError(f"--picks {args.picks}: none of its files is among the explored images; use the same "
+                            "--data, and --split/--limit that include them")  # fmt: skip
     out = args.out or run_dir_of(args.run) / "explorer.html"
     page = write_explorer(
         model, data, out, names, clusters, args.map, args.landmarks, args.steps, args.thumb, args.seed,
-        title=f"aekit explorer: {args.run} on {args.data} ({args.split})", colour_k=args.k,
+        title=f"aekit explorer: {args.run} on {args.data} ({args.split})", colour_k=args.k, marked=marked,
     )  # fmt: skip
     size_mb = page.path.stat().st_size / 1e6
     print(f"written: {page.path} ({len(data.images):,} points, {size_mb:.1f} MB; open it in any browser, offline)")
+    return 0
+
+
+def add_suggest_arguments(p: argparse.ArgumentParser) -> None:
+    from aekit.experiments.suggest_labels import STRATEGIES, SuggestConfig
+
+    d = SuggestConfig()
+    p.add_argument("run", type=Path, help="autoencoder run directory, best.ckpt or model.safetensors")
+    p.add_argument("--data", required=True, help="mnist5k, mnist:FOLDER, folder:PATH, npy:FILE, dicom:FOLDER, ...")
+    p.add_argument("--budget", type=int, required=True, help="how many images you can label")
+    p.add_argument("--out", type=Path, default=None, help="CSV to write (default: <run>/to_label.csv); "
+                   "<stem>_picks.png and <stem>.json go beside it")  # fmt: skip
+    p.add_argument("--strategy", default=d.strategy, choices=STRATEGIES, help="typical: the most typical image of "
+                   "each cluster of the codes; random: the baseline; margin: where --model is least sure")  # fmt: skip
+    p.add_argument("--model", default=None, help="margin: a fine-tuned classifier (aekit finetune run directory)")
+    p.add_argument("--exclude", action="append", default=[], help="CSV(s) with a file column: already labelled or "
+                   "chosen images (repeatable)")  # fmt: skip
+    p.add_argument("--split", default=d.split, choices=["pool", "all", "train", "val", "test"],
+                   help="images to choose from; pool = train + val, what aekit finetune spreads labels over")
+    p.add_argument("--algorithm", default=d.algorithm, choices=["gmm", "kmeans"], help="clustering of the codes")
+    p.add_argument("--manifold", default=d.manifold, choices=["umap", "pca", "none"], help="step before clustering")
+    p.add_argument("--manifold-dim", type=int, default=d.manifold_dim, help="dimensions of that step")
+    p.add_argument("--neighbors", type=int, default=d.n_neighbors, help="UMAP n_neighbors")
+    p.add_argument("--typical-k", type=int, default=d.typical_k, help="neighbours of the typicality (density)")
+    p.add_argument("--min-distance", type=float, default=d.min_distance, help="skip picks this close to an "
+                   "earlier pick, in the reduced space (0: exact duplicates only)")  # fmt: skip
+    p.add_argument("--image-size", default=None, help="default: the model's size")
+    p.add_argument("--channels", type=int, default=None, help="default: the model's channels")
+    p.add_argument("--window", default=None, help="CT window of dicom/nifti data (lung, mediastinum, ... or C,W)")
+    p.add_argument("--test-images", default=None)
+    p.add_argument("--test-labels", default=None)
+    p.add_argument("--seed", type=int, default=d.seed, help="seed of the data split, UMAP, clustering, random")
+
+
+@command(
+    "suggest-labels",
+    help="which images to label: the most typical image of each cluster of the codes (or random / margin)",
+    add_arguments=add_suggest_arguments,
+)
+def run_suggest_labels(args: argparse.Namespace) -> int:
+    from aekit.data.options import split_options
+    from aekit.engine import set_threads
+    from aekit.experiments.suggest_labels import SuggestConfig, suggest_labels
+
+    set_threads()
+    cfg = SuggestConfig(
+        budget=args.budget, strategy=args.strategy, algorithm=args.algorithm, manifold=args.manifold,
+        manifold_dim=args.manifold_dim, n_neighbors=args.neighbors, typical_k=args.typical_k,
+        min_distance=args.min_distance, seed=args.seed, split=args.split, exclude=[str(e) for e in args.exclude],
+        model=args.model,
+    )  # fmt: skip
+    options = {"image_size": args.image_size, "channels": args.channels, "test_images": args.test_images,
+               "test_labels": args.test_labels, "window": args.window, **split_options(args)}  # fmt: skip
+    out = args.out or run_dir_of(args.run) / "to_label.csv"
+    result = suggest_labels(args.run, args.data, out, cfg, options)
+    for name, c in zip(result.names, result.picks.cluster):
+        print(f"{name}  (cluster {c})" if c >= 0 else name)
+    csv_file = result.files["csv"]
+    print(f"written: {csv_file} (fill in its label column, then: aekit finetune {args.run} --data {args.data} "
+          f"--labels {csv_file}), {result.files['montage']}, {result.files['json']}")  # fmt: skip
     return 0

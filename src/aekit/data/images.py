@@ -127,9 +127,15 @@ def to_tensor(arr: np.ndarray) -> torch.Tensor:
 
 
 class ArrayDataset(Dataset):
-    """Images held in memory: uint8 (N, H, W) / (N, C, H, W) or float in [0, 1]; optional labels."""
+    """Images held in memory: uint8 (N, H, W) / (N, C, H, W) or float in [0, 1]; optional labels and ``names``
+    (stable item ids such as ``mnist:123``, so a person can find an item again: ``aekit suggest-labels``)."""
 
-    def __init__(self, images: np.ndarray | torch.Tensor, labels: np.ndarray | Sequence[int] | None = None) -> None:
+    def __init__(
+        self,
+        images: np.ndarray | torch.Tensor,
+        labels: np.ndarray | Sequence[int] | None = None,
+        names: Sequence[str] | None = None,
+    ) -> None:
         x = torch.as_tensor(np.array(images))  # a copy: IDX arrays from frombuffer are read-only
         if x.ndim == 3:
             x = x[:, None]
@@ -139,6 +145,9 @@ class ArrayDataset(Dataset):
         self.labels = None if labels is None else torch.as_tensor(np.array(labels), dtype=torch.long)
         if self.labels is not None and len(self.labels) != len(self.images):
             raise DataError(f"{len(self.images)} images but {len(self.labels)} labels")
+        self.names = None if names is None else list(names)
+        if self.names is not None and len(self.names) != len(self.images):
+            raise DataError(f"{len(self.images)} images but {len(self.names)} names")
 
     def __len__(self) -> int:
         return len(self.images)
@@ -281,7 +290,7 @@ def npy_data(path: str | None, splitting: SplitSpec | None = None) -> DataSplits
         images = images.transpose(0, 3, 1, 2)  # NHWC -> NCHW
     if images.dtype != np.uint8 and (images.min() < 0 or images.max() > 1):
         raise DataError(f"{path}: float images must lie in [0, 1] (found {images.min():.3g}..{images.max():.3g})")
-    ds = ArrayDataset(images, labels)
+    ds = ArrayDataset(images, labels, names=[f"npy:{i}" for i in range(len(images))])
     chosen, record = index_splits(len(ds), splitting or SplitSpec(), f"npy:{path}")
     info = {
         "channels": ds.images.shape[1],

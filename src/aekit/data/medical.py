@@ -242,8 +242,7 @@ class SliceDataset(ArrayDataset):
     """Windowed slices in memory (N, 1, H, W) in [0, 1], with optional labels, file names and patient groups."""
 
     def __init__(self, images: np.ndarray, labels: np.ndarray | None, names: list[str], groups: list[str]) -> None:
-        super().__init__(images, labels)
-        self.names = names
+        super().__init__(images, labels, names)
         self.groups = groups
 
 

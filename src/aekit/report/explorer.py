@@ -111,10 +111,12 @@ def write_explorer(
     seed: int = 0,
     title: str = "aekit explorer",
     colour_k: int = 0,
+    marked: Sequence[int] = (),
 ) -> Explorer:
     """Encode ``data``, map the codes to 2-D, precompute the landmark lines and write the HTML page.
 
-    Without ``clusters``, ``colour_k > 0`` colours the points by k-means on the same codes (encoded once)."""
+    Without ``clusters``, ``colour_k > 0`` colours the points by k-means on the same codes (encoded once).
+    ``marked``: point indices drawn as diamonds, e.g. the images ``aekit suggest-labels`` asks to label."""
     if len(data.images) == 0:
         raise ValueError("no images to explore")
     recon, codes = autoencode(model, data)
@@ -162,6 +164,7 @@ def write_explorer(
         "pairStart": {f"{a},{b}": s for (a, b), s in pair_start.items()},
         "steps": steps,
         "latentDim": int(codes.shape[1]),
+        "marked": sorted({int(i) for i in marked}),
     }
     data_json = json.dumps(payload, separators=(",", ":")).replace("</", "<\\/")
     html = PAGE.replace("__TITLE__", _escape(title)).replace("__DATA__", data_json).replace("__SPRITE__", sprite)

@@ -82,7 +82,10 @@ PAGE = r"""<!DOCTYPE html>
   S.colourBy = select.value;
   select.addEventListener("change", () => { S.colourBy = select.value; legend(); draw(); });
   document.getElementById("how").textContent =
-    D.n.toLocaleString() + " points; map: " + D.how + "; " + D.landmarks.length + " landmarks (ringed)";
+    D.n.toLocaleString() + " points; map: " + D.how + "; " + D.landmarks.length + " landmarks (ringed)" +
+    (D.marked.length ? "; " + D.marked.length + " images to label (magenta diamonds)" : "");
+  const isMarked = new Uint8Array(D.n);
+  D.marked.forEach(i => { isMarked[i] = 1; });
 
   function colourOf(i) {
     const v = S.colourBy === "none" ? null : D[S.colourBy][i];
@@ -118,6 +121,11 @@ PAGE = r"""<!DOCTYPE html>
     ctx.globalAlpha = 1;
     ctx.strokeStyle = "#000"; ctx.lineWidth = 1;
     for (const i of D.landmarks) { const p = screenPos(i); ctx.beginPath(); ctx.arc(p[0], p[1], r + 3, 0, 6.3); ctx.stroke(); }
+    ctx.fillStyle = "#e0f"; ctx.strokeStyle = "#000";
+    for (const i of D.marked) {
+      const p = screenPos(i); ctx.beginPath(); ctx.moveTo(p[0], p[1] - 7); ctx.lineTo(p[0] + 7, p[1]);
+      ctx.lineTo(p[0], p[1] + 7); ctx.lineTo(p[0] - 7, p[1]); ctx.closePath(); ctx.fill(); ctx.stroke();
+    }
     for (const i of S.matches) {
       const p = screenPos(i); ctx.fillStyle = colourOf(i); ctx.fillRect(p[0] - 4, p[1] - 4, 8, 8);
       ctx.strokeRect(p[0] - 4, p[1] - 4, 8, 8);
@@ -157,6 +165,7 @@ PAGE = r"""<!DOCTYPE html>
     let text = D.names[i];
     if (D.label) text += "  label " + D.label[i];
     if (D.cluster) text += "  cluster " + D.cluster[i];
+    if (isMarked[i]) text += "  (to label)";
     document.getElementById("hname").textContent = text;
     drawCell(himg, i, 0);
     drawCell(hrec, D.reconOffset + i, 0);

@@ -114,7 +114,8 @@ class ClassificationTask(Task):
 
 @torch.no_grad()
 def predict_proba(model: torch.nn.Module, dataset: Any, batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
-    """Class probabilities (N, K) and labels (N,) of a labeled dataset, in eval mode, on the model's device."""
+    """Class probabilities (N, K) and labels (N,) of a dataset, in eval mode, on the model's device (labels -1
+    where the dataset has none: an unlabeled pool to pseudo-label or to rank by margin)."""
     from torch.utils.data import DataLoader
 
     was_training = model.training
@@ -123,7 +124,7 @@ def predict_proba(model: torch.nn.Module, dataset: Any, batch_size: int = 256) -
     probs, labels = [], []
     for batch in DataLoader(dataset, batch_size=batch_size):
         probs.append(model(batch["image"].to(device)).float().softmax(-1).cpu())
-        labels.append(batch["label"])
+        labels.append(batch["label"] if "label" in batch else torch.full((len(batch["image"]),), -1))
     model.train(was_training)
     return torch.cat(probs).numpy(), torch.cat(labels).numpy()
 
