@@ -201,15 +201,16 @@ class Scene:
     depth_divisor: float = 1.0
     slices: list[Path] | None = None
     focus: list[float] | None = None
+    right: Path | None = None  # the right view of an RGB-D scene that is a rectified stereo pair's left view
 
 
-RGBD_LAYOUTS = (  # (image, depth, divisor): Middlebury 2005, Middlebury 2001/2003, HCI light field, generic
-    ("view1.png", "disp1.png", 3.0),
-    ("left.png", "disp_gt.npy", 1.0),
-    ("input_Cam040.png", "gt_disp_lowres.pfm", 1.0),
-    ("image.png", "depth.pfm", 1.0),
-    ("image.png", "depth.npy", 1.0),
-    ("image.png", "depth.png", 1.0),
+RGBD_LAYOUTS = (  # (image, depth, divisor, right view): Middlebury 2005, 2001/2003, HCI light field, generic
+    ("view1.png", "disp1.png", 3.0, "view5.png"),
+    ("left.png", "disp_gt.npy", 1.0, "right.png"),
+    ("input_Cam040.png", "gt_disp_lowres.pfm", 1.0, "input_Cam041.png"),
+    ("image.png", "depth.pfm", 1.0, "right.png"),
+    ("image.png", "depth.npy", 1.0, "right.png"),
+    ("image.png", "depth.png", 1.0, "right.png"),
 )
 
 
@@ -246,10 +247,11 @@ def _scene_in(folder: Path, depth_scale: float) -> Scene | None:
         slices, focus = read_focus_csv(folder)
         gt = next((folder / n for n in ("depth.pfm", "depth.npy", "depth.png") if (folder / n).is_file()), None)
         return Scene(str(folder), "stack", depth=gt, depth_divisor=depth_scale, slices=slices, focus=focus)
-    for image, depth, divisor in RGBD_LAYOUTS:
+    for image, depth, divisor, right in RGBD_LAYOUTS:
         if (folder / image).is_file() and (folder / depth).is_file():
             div = depth_scale if depth == "depth.png" else divisor
-            return Scene(str(folder), "rgbd", folder / image, folder / depth, div)
+            r = folder / right if (folder / right).is_file() else None
+            return Scene(str(folder), "rgbd", folder / image, folder / depth, div, right=r)
     return None
 
 
@@ -292,6 +294,28 @@ def _resize(arr: np.ndarray, size: tuple[int, int], nearest: bool) -> np.ndarray
     return np.stack(chans, -1)
 
 
+def read_rgbd(scene: Scene) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """An RGB-D scene's image (H, W, 3) in [0, 1], disparity/depth (H, W, 0 where unknown) and validity."""
+    if scene.image is None:  # scikit-image's Middlebury 2014 Motorcycle (missing GT is inf)
+        from skimage.data import stereo_motorcycle
+
+        left, _, disp = stereo_motorcycle()
+        image = left.astype(np.float32) / 255.0
+        disparity = np.asarray(disp, np.float32)
+    else:
+        image = read_image(scene.image, 3).astype(np.float32) / 255.0
+        assert scene.depth is not None
+        disparity = (np.load(scene.depth, allow_pickle=False).astype(np.float32) if scene.depth.suffix == ".npy"
+                     else read_pfm(scene.depth) if scene.depth.suffix == ".pfm"
+                     else read_depth(scene.depth, scene.depth_divisor))  # fmt: skip
+    if disparity.shape != image.shape[:2]:
+        raise DataError(f"{scene.depth} does not match the size of {scene.image}")
+    valid = np.isfinite(disparity) & (disparity != 0)
+    if scene.depth is not None and scene.depth.suffix == ".pfm" and scene.depth.name.startswith("gt_disp"):
+        valid = np.isfinite(disparity)  # HCI: signed disparity, 0 = on the focal plane, nothing unknown
+    return image, np.where(valid, disparity, 0).astype(np.float32), valid
+
+
 _LOADED: dict[tuple, dict[str, torch.Tensor]] = {}  # rendering takes seconds: once per process and settings
 
 
@@ -328,23 +352,7 @@ def _load_scene(
             depth = np.zeros(size, np.float32)
         valid = depth > 0
     else:
-        if scene.image is None:  # scikit-image's Middlebury 2014 Motorcycle
-            from skimage.data import stereo_motorcycle
-
-            left, _, disp = stereo_motorcycle()
-            image = left.astype(np.float32) / 255.0
-            disparity = np.asarray(disp, np.float32)
-        else:
-            image = read_image(scene.image, 3).astype(np.float32) / 255.0
-            disparity = (np.load(scene.depth, allow_pickle=False).astype(np.float32) if scene.depth.suffix == ".npy"
-                         else read_pfm(scene.depth) if scene.depth.suffix == ".pfm"
-                         else read_depth(scene.depth, scene.depth_divisor))  # fmt: skip
-        if disparity.shape != image.shape[:2]:
-            raise DataError(f"{scene.depth} does not match the size of {scene.image}")
-        valid = np.isfinite(disparity) & (disparity != 0)
-        if scene.depth is not None and scene.depth.suffix == ".pfm" and scene.depth.name.startswith("gt_disp"):
-            valid = np.isfinite(disparity)  # HCI: signed disparity, 0 = on the focal plane, nothing unknown
-        disparity = np.where(valid, disparity, 0).astype(np.float32)
+        image, disparity, valid = read_rgbd(scene)
         h, w = image.shape[:2]
         size = (max(1, round(h * scale)), max(1, round(w * scale)))
         image, disparity = _resize(image, size, False), _resize(disparity, size, True)
@@ -476,8 +484,112 @@ def focalstack_data(
     return DataSplits(parts["train"], parts["val"], parts["test"], info)
 
 
+# -- RGB-D scenes for supervised depth ----------------------------------------------------------------
+def read_right(scene: Scene, scale: float = 1.0) -> np.ndarray | None:
+    """The right view (H, W, 3) in [0, 1] of a scene that is a stereo pair's left view, resized like the scene."""
+    if scene.image is None:
+        from skimage.data import stereo_motorcycle
+
+        right = stereo_motorcycle()[1].astype(np.float32) / 255.0
+    elif scene.right is not None:
+        right = read_image(scene.right, 3).astype(np.float32) / 255.0
+    else:
+        return None
+    h, w = right.shape[:2]
+    return _resize(right, (max(1, round(h * scale)), max(1, round(w * scale))), False)
+
+
+def scaled_rgbd(scene: Scene, scale: float) -> dict[str, torch.Tensor]:
+    """``image`` (3, H, W) and ``target`` (1, H, W): the disparity in pixels of the image resized by ``scale``
+    (disparity scales with the image), 0 where unknown."""
+    image, disparity, valid = read_rgbd(scene)
+    h, w = image.shape[:2]
+    size = (max(1, round(h * scale)), max(1, round(w * scale)))
+    image, disparity = _resize(image, size, False), _resize(disparity, size, True) * scale
+    valid = _resize(valid.astype(np.float32), size, True) > 0.5
+    return {"image": torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1))).float(),
+            "target": torch.from_numpy(np.where(valid, disparity, 0).astype(np.float32))[None]}  # fmt: skip
+
+
+class RgbdDataset(Dataset):
+    """Whole RGB-D scenes (evaluation) or, in training, ``crops_per_scene`` random crops per scene and epoch
+    with scale-aware augmentation: each crop's scene is first resized by a random factor in
+    [1/``zoom``, ``zoom``] and its disparity multiplied by the same factor (a nearer camera sees larger
+    disparities), then h-flipped at random."""
+
+    def __init__(self, scenes: Sequence[Scene], scale: float = 0.5, train: bool = False, crop: int | None = 128,
+                 crops_per_scene: int = 16, zoom: float = 1.25) -> None:  # fmt: skip
+        self.scenes = list(scenes)
+        self.names = [s.name for s in self.scenes]
+        self.scale, self.train, self.crop, self.zoom = scale, train, crop, zoom
+        self.crops_per_scene = crops_per_scene if train and crop else 1
+        self._cache: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+
+    def __len__(self) -> int:
+        return len(self.scenes) * self.crops_per_scene
+
+    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
+        k = i // self.crops_per_scene
+        if not self.train:
+            return scaled_rgbd(self.scenes[k], self.scale)
+        if k not in self._cache:
+            self._cache[k] = read_rgbd(self.scenes[k])
+        image, disparity, valid = self._cache[k]
+        z = self.scale * float(np.exp(torch.empty(1).uniform_(-np.log(self.zoom), np.log(self.zoom))))
+        h, w = image.shape[:2]
+        size = (max(1, round(h * z)), max(1, round(w * z)))
+        img, disp = _resize(image, size, False), _resize(disparity, size, True) * z
+        ok = _resize(valid.astype(np.float32), size, True) > 0.5
+        x = torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1))).float()
+        t = torch.from_numpy(np.where(ok, disp, 0).astype(np.float32))[None]
+        if self.crop:
+            c = self.crop
+            x = torch.nn.functional.pad(x, (0, max(0, c - size[1]), 0, max(0, c - size[0])))
+            t = torch.nn.functional.pad(t, (0, max(0, c - size[1]), 0, max(0, c - size[0])))
+            y0 = int(torch.randint(0, x.shape[-2] - c + 1, (1,)))
+            x0 = int(torch.randint(0, x.shape[-1] - c + 1, (1,)))
+            x, t = x[:, y0 : y0 + c, x0 : x0 + c], t[:, y0 : y0 + c, x0 : x0 + c]
+        if bool(torch.randint(0, 2, (1,))):
+            x, t = x.flip(-1), t.flip(-1)
+        return {"image": x.contiguous(), "target": t.contiguous()}
+
+
+@register_data("rgbd")
+def rgbd_data(
+    path: str | None,
+    stack_scale: float = 0.5,
+    crop_size: int | str | None = 128,
+    crops_per_scene: int = 16,
+    depth_scale: float = 1.0,
+    splitting: SplitSpec | None = None,
+) -> DataSplits:
+    """``rgbd:ROOT[,ROOT...]``: the RGB-D scenes of :func:`find_scenes` (Middlebury, HCI, image + depth,
+    ``skimage:motorcycle``) as image -> disparity pairs for supervised depth, one item per scene (groups = scene
+    folder names); resized by ``stack_scale`` with the disparity scaled alike."""
+    if not path:
+        raise DataError("rgbd needs a folder: --data rgbd:../shared/data/depth/middlebury2005 (comma-separated list)")
+    scenes = [s for s in find_scenes(path, depth_scale) if s.kind == "rgbd"]
+    if not scenes:
+        raise DataError(f"rgbd:{path} holds focal stacks only; give scenes with an image and a depth map")
+
+    def lister(arg: str) -> list[Scene]:
+        return [s for s in find_scenes(arg, depth_scale) if s.kind == "rgbd"]
+
+    chosen, record = assign_splits(scenes, lambda s: s.name, splitting or SplitSpec(), f"rgbd:{path}", lister=lister)
+    crop = int(crop_size) if crop_size not in (None, "", "0", 0) else None
+    parts = {s: RgbdDataset(chosen[s], stack_scale, s == "train", crop, crops_per_scene) if chosen[s] else None
+             for s in SPLITS}  # fmt: skip
+    note = f"{sum(map(len, chosen.values()))} RGB-D scenes at x{stack_scale:g} (disparity scaled alike)"
+    if crop:
+        note += f"; training on {crops_per_scene} random {crop}x{crop} crops per scene and epoch, zoom 0.8..1.25"
+    info = {"channels": 3, "image_size": None, "source": f"rgbd:{path}", "splits": record,
+            "decisions": {"size": note}, "stack_scale": stack_scale}  # fmt: skip
+    return DataSplits(parts["train"], parts["val"], parts["test"], info)
+
+
 __all__ = [
     "FocalStackDataset",
+    "RgbdDataset",
     "Scene",
     "depth_to_position",
     "disc_kernel",
