@@ -154,3 +154,22 @@ def test_focalstack_bad_input(tmp_path: Path) -> None:
     (bad / "focus.csv").write_text("file,focus\nmissing.png,1\n")
     with pytest.raises(DataError, match="does not exist"):
         open_data(f"focalstack:{bad}")
+
+
+def test_rgbd_source_scales_disparity_with_the_image(tmp_path: Path) -> None:
+    """Supervised depth on RGB-D scenes: resizing by s multiplies disparity (px) by s, in evaluation and in the
+    random zoom of training crops."""
+    for i, name in enumerate(["alpha", "beta", "gamma"]):
+        rgbd_scene(tmp_path / name, i)
+    splits = open_data(f"rgbd:{tmp_path}", stack_scale=0.5, crop_size=8, crops_per_scene=5, test_groups="gamma",
+                       val_fraction=0.0)  # fmt: skip
+    whole = splits.test[0]
+    assert whole["image"].shape == (3, 12, 16)
+    t = whole["target"][whole["target"] > 0]
+    assert float(t.min()) >= 2.5 - 1e-4 and float(t.max()) <= 10.0 + 1e-4  # 5..20 px at full size, halved
+    assert len(splits.train) == 10
+    for i in range(len(splits.train)):
+        crop = splits.train[i]
+        assert crop["image"].shape == (3, 8, 8)
+        v = crop["target"][crop["target"] > 0]
+        assert float(v.min()) >= 5 * 0.5 * 0.8 - 1e-4 and float(v.max()) <= 20 * 0.5 * 1.25 + 1e-4
