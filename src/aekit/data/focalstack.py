@@ -373,6 +373,16 @@ def _load_scene(
     }
 
 
+def random_crop(maps: list[torch.Tensor], size: int) -> list[torch.Tensor]:
+    """The same random ``size`` x ``size`` window of every (C, H, W) map; smaller maps are zero-padded first
+    (0 = unknown depth, so padding never counts)."""
+    h, w = maps[0].shape[-2:]
+    maps = [torch.nn.functional.pad(m, (0, max(0, size - w), 0, max(0, size - h))) for m in maps]
+    y = int(torch.randint(0, maps[0].shape[-2] - size + 1, (1,)))
+    x = int(torch.randint(0, maps[0].shape[-1] - size + 1, (1,)))
+    return [m[:, y : y + size, x : x + size] for m in maps]
+
+
 class FocalStackDataset(Dataset):
     """Scenes loaded (rendered) once and kept; training items are random crops with the dihedral flips.
 
@@ -408,11 +418,7 @@ class FocalStackDataset(Dataset):
         out = {k: v for k, v in item.items()}
         maps = [out["image"], out["target"], out["valid"]]
         if self.crop:
-            h, w = maps[0].shape[-2:]
-            ch, cw = min(self.crop, h), min(self.crop, w)
-            y = int(torch.randint(0, h - ch + 1, (1,)))
-            x = int(torch.randint(0, w - cw + 1, (1,)))
-            maps = [m[:, y : y + ch, x : x + cw] for m in maps]
+            maps = random_crop(maps, self.crop)
         flips = torch.randint(0, 2, (3,)).tolist()  # h-flip, v-flip, transpose: focus does not care
         if flips[0]:
             maps = [m.flip(-1) for m in maps]
@@ -543,12 +549,7 @@ class RgbdDataset(Dataset):
         x = torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1))).float()
         t = torch.from_numpy(np.where(ok, disp, 0).astype(np.float32))[None]
         if self.crop:
-            c = self.crop
-            x = torch.nn.functional.pad(x, (0, max(0, c - size[1]), 0, max(0, c - size[0])))
-            t = torch.nn.functional.pad(t, (0, max(0, c - size[1]), 0, max(0, c - size[0])))
-            y0 = int(torch.randint(0, x.shape[-2] - c + 1, (1,)))
-            x0 = int(torch.randint(0, x.shape[-1] - c + 1, (1,)))
-            x, t = x[:, y0 : y0 + c, x0 : x0 + c], t[:, y0 : y0 + c, x0 : x0 + c]
+            x, t = random_crop([x, t], self.crop)
         if bool(torch.randint(0, 2, (1,))):
             x, t = x.flip(-1), t.flip(-1)
         return {"image": x.contiguous(), "target": t.contiguous()}
