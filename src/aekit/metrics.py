@@ -183,6 +183,43 @@ class DepthMetrics(Metric):
         return {k: (getattr(self, k) / n).float() for k in DEPTH_METRICS}
 
 
+# -- depth from focus (the DDFF paper's table: Hazirbas et al. 2018) -----------------------------------
+FOCUS_METRICS = ("mse", "rmse", "rmse_log", "abs_rel", "sq_rel", "delta1", "delta2", "delta3", "bump")
+
+
+def bumpiness(
+    pred: torch.Tensor, gt: torch.Tensor, valid: torch.Tensor, unit: float = 1.0, clip: float = 0.05
+) -> float:
+    """HCI / DDFF bumpiness: 100 x mean over valid pixels of min(clip, ||Hessian(pred - gt)||_F), the error
+    first divided by ``unit`` (so the 0.05 clip means the same at any depth scale). (H, W) maps."""
+    e = (pred.double() - gt.double()) / unit
+    dxx = e[1:-1, 2:] - 2 * e[1:-1, 1:-1] + e[1:-1, :-2]
+    dyy = e[2:, 1:-1] - 2 * e[1:-1, 1:-1] + e[:-2, 1:-1]
+    dxy = (e[2:, 2:] - e[2:, :-2] - e[:-2, 2:] + e[:-2, :-2]) / 4
+    norm = (dxx**2 + dyy**2 + 2 * dxy**2).sqrt().clamp(max=clip)
+    v = valid[1:-1, 1:-1].clone()
+    for dy in (-1, 0, 1):  # every pixel of the 3x3 stencil must have ground truth
+        for dx in (-1, 0, 1):
+            v &= valid[1 + dy : valid.shape[0] - 1 + dy, 1 + dx : valid.shape[1] - 1 + dx]
+    return float(100 * norm[v].mean()) if v.any() else float("nan")
+
+
+def focus_depth_scores(
+    pred: torch.Tensor, gt: torch.Tensor, valid: torch.Tensor, unit: float = 1.0
+) -> dict[str, float]:
+    """The DDFF paper's metrics of one (H, W) depth/disparity map over ``valid`` pixels with ``gt > 0``:
+    MSE, RMS, log RMS, abs. rel., sq. rel., delta < 1.25^k (fractions) and bumpiness (``unit``: see
+    :func:`bumpiness`; the benchmark uses the stack's focus range)."""
+    v = valid.bool() & valid_depth(gt)
+    scores = depth_scores(pred[None], gt[None], v[None])
+    if not scores["abs_rel"]:
+        return {k: float("nan") for k in FOCUS_METRICS}
+    out = {k: scores[k][0] for k in DEPTH_METRICS}
+    out["mse"] = out["rmse"] ** 2
+    out["bump"] = bumpiness(pred, gt, v, unit)
+    return {k: out[k] for k in FOCUS_METRICS}
+
+
 # ======================================================================================================
 # Stereo / disparity and depth
 # ======================================================================================================

@@ -75,7 +75,8 @@ def tiled_forward(
     return out / weight  # type: ignore[operator]
 
 
-TILED_TASKS = ("segmentation", "superres", "depth")  # dense per-pixel outputs; the stereo net sees a resized image
+# dense per-pixel outputs; the stereo net sees a resized image
+TILED_TASKS = ("segmentation", "superres", "depth", "focus_depth")
 
 
 @contextmanager

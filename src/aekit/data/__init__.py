@@ -17,6 +17,7 @@ from aekit.data import medical as _medical  # noqa: F401,E402  isort: skip
 from aekit.data import superres as _superres  # noqa: F401,E402  isort: skip
 from aekit.data import depth as _depth  # noqa: F401,E402  isort: skip
 from aekit.data import stereo as _stereo  # noqa: F401,E402  isort: skip
+from aekit.data import focalstack as _focalstack  # noqa: F401,E402  isort: skip
 from aekit.data import synthetic as _synthetic  # noqa: F401,E402  isort: skip
 
 __all__ = ["DataModule", "DataSplits", "EpochSeededSampler", "open_data", "register_data"]

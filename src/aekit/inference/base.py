@@ -164,6 +164,7 @@ def register_predictor(task_name: str, options: type[PredictOptions] = PredictOp
 def import_builtin() -> None:
     """Register the built-in evaluators and predictors (imported on first use, not with ``import aekit``)."""
     import aekit.inference.classification  # noqa: F401
+    import aekit.inference.focus_depth  # noqa: F401
     import aekit.inference.image_regression  # noqa: F401
     import aekit.inference.reconstruction  # noqa: F401
     import aekit.inference.segmentation  # noqa: F401

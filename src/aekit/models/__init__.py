@@ -6,6 +6,7 @@ from aekit.models.decoders import UNetDecoder
 from aekit.models.depth import UNetDepth
 from aekit.models.disparity import DisparityUNet
 from aekit.models.encoders import ConvEncoder, EncoderOutput
+from aekit.models.focus import DDFFNet
 from aekit.models.segnet import FCN, SegNet
 from aekit.models.superres import SRCNN, UNetSR
 from aekit.models.unet import UNet
@@ -15,6 +16,7 @@ __all__ = [
     "SRCNN",
     "ConvAutoencoder",
     "ConvEncoder",
+    "DDFFNet",
     "DisparityUNet",
     "EncoderClassifier",
     "EncoderOutput",

@@ -23,6 +23,7 @@ from aekit.recipes.base import (
     load,
     register_recipe,
 )
+from aekit.recipes.focus_depth import FocusDepth
 from aekit.recipes.image_regression import Depth, SuperResolution
 from aekit.recipes.label_efficiency import Finetune, LabelEfficiency
 from aekit.recipes.reconstruction import Autoencoder
@@ -35,6 +36,7 @@ __all__ = [
     "Autoencoder",
     "Depth",
     "Finetune",
+    "FocusDepth",
     "LabelEfficiency",
     "Recipe",
     "SegNet",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torchmetrics import MetricCollection
@@ -93,3 +94,40 @@ def infer_disparity(
     if frac.shape[-2:] != (h, w):
         frac = F.interpolate(frac, size=(h, w), mode="bilinear", align_corners=False)
     return frac * (w * width_scale)
+
+
+def sgbm_disparity(left: torch.Tensor, right: torch.Tensor, num_disparities: int = 64, block: int = 5) -> torch.Tensor:
+    """OpenCV semi-global matching on a (3, H, W) pair in [0, 1]; invalid pixels filled from the left neighbour.
+
+    The classical reference of the stereo and real-depth benchmarks; needs OpenCV (``pip install aekit[bench]``).
+    """
+    try:
+        import cv2
+    except ImportError as exc:
+        from aekit.data.base import DataError
+
+        raise DataError("the SGBM baseline needs OpenCV: pip install 'aekit[bench]' (opencv-python-headless)") from exc
+
+    lu8 = (left.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
+    ru8 = (right.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
+    matcher = cv2.StereoSGBM_create(
+        minDisparity=0,
+        numDisparities=num_disparities,
+        blockSize=block,
+        P1=8 * 3 * block**2,
+        P2=32 * 3 * block**2,
+        disp12MaxDiff=1,
+        uniquenessRatio=10,
+        speckleWindowSize=100,
+        speckleRange=2,
+        mode=cv2.STEREO_SGBM_MODE_SGBM_3WAY,
+    )
+    d = matcher.compute(lu8, ru8).astype(np.float32) / 16.0
+    valid = d > 0
+    # fill each invalid pixel with the last valid disparity to its left (background-ish), then the first valid
+    idx = np.where(valid, np.arange(d.shape[1])[None], 0)
+    np.maximum.accumulate(idx, axis=1, out=idx)
+    filled = np.take_along_axis(d, idx, axis=1)
+    first = np.array([row[v][0] if v.any() else 0.0 for row, v in zip(d, valid)], np.float32)
+    filled = np.where((idx == 0) & ~valid[:, :1], first[:, None], filled)
+    return torch.from_numpy(filled)[None]
