@@ -272,10 +272,15 @@ def input_files(inputs: Path) -> list[Path]:
     """The image files of ``--input`` a predictor works on: all of them, or this rank's block (:func:`input_shard`)."""
     from aekit.data.images import list_images
 
-    files = list_images(inputs)
+    return this_shard(list_images(inputs))
+
+
+def this_shard(items: list) -> list:
+    """This rank's contiguous block of ``items`` (all of them on one device): for predictors whose unit is not
+    an image file (a scene folder, a pair)."""
     rank, world = _SHARD
-    bounds = [len(files) * r // world for r in range(world + 1)]
-    return files[bounds[rank] : bounds[rank + 1]]
+    bounds = [len(items) * r // world for r in range(world + 1)]
+    return items[bounds[rank] : bounds[rank + 1]]
 
 
 def output_paths(files: list[Path], root: Path, out: Path, suffix: str = "", ext: str = "") -> list[Path]:

@@ -20,6 +20,7 @@ from aekit.inference.base import (
     PredictOptions,
     Where,
     option,
+    this_shard,
     register_evaluator,
     register_predictor,
     write_metrics,
@@ -88,7 +89,7 @@ def predict_focus_depth(task: FocusDepthTask, opts: PredictOptions) -> list[Path
     """Every scene under ``--input`` (slices + focus.csv, or an image + depth to render): ``<out>/<scene>.pfm``
     (depth in the focus positions' units) and ``<scene>_depth.png`` (middle slice | depth)."""
     render = render_options(task)
-    scenes = find_scenes(str(opts.inputs), render.pop("depth_scale"))
+    scenes = this_shard(find_scenes(str(opts.inputs), render.pop("depth_scale")))
     kw = {"scale": render["stack_scale"], "slices": render["slices"], "max_blur": render["max_blur"],
           "noise": render["noise"], "seed": render["render_seed"]}  # fmt: skip
     written: list[Path] = []
