@@ -20,9 +20,9 @@ from aekit.inference.base import (
     PredictOptions,
     Where,
     option,
-    this_shard,
     register_evaluator,
     register_predictor,
+    this_shard,
     write_metrics,
     write_text,
 )
