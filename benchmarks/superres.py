@@ -30,6 +30,8 @@ from PIL import Image
 
 import aekit
 from aekit.data import DataModule, open_data
+from aekit.data.images import list_images
+from aekit.data.splits import SplitSpec
 from aekit.engine import TrainConfig, fit, resolve_precision
 from aekit.metrics import evaluate_sr_model
 from aekit.tasks import SuperResolutionTask
@@ -93,7 +95,8 @@ def run_scale(args: argparse.Namespace, scale: int) -> dict[str, float]:
     fit(task, dm, run_dir, cfg, config, extra_callbacks=[schedule])
     train_min = (time.perf_counter() - t0) / 60
     model = aekit.load(run_dir)  # the best checkpoint's weights
-    test = open_data(f"hr:{args.test}", scale=scale).test
+    whole = SplitSpec(val_fraction=0.0, test_fraction=1.0)  # the test folder is scored whole, never split
+    test = open_data(f"hr:{args.test}", scale=scale, splitting=whole).test
     result = evaluate_sr_model(model, test, scale)
     m = result["mean"]
     row = {
@@ -103,6 +106,8 @@ def run_scale(args: argparse.Namespace, scale: int) -> dict[str, float]:
         "bicubic_ssim": round(m["bicubic_ssim"], 4),
         "train_minutes": round(train_min, 2),
         "train_steps": schedule.steps,
+        "test_images": len(result["per_image"]),
+        "test_folder_images": len(list_images(args.test)),
         "params": sum(p.numel() for p in model.parameters()),
         "precision": resolve_precision(cfg.precision),
         "selected_on": f"best.ckpt by the loss of {len(splits.info.get('splits', {}).get('val') or [])} held-out "

@@ -130,6 +130,7 @@ def check_superres(r: dict) -> None:
         assert int(scale) in (2, 3, 4) and row["train_steps"] >= 1 and row["matlab_bicubic_reference"] > 0
         assert {"model_psnr", "bicubic_psnr", "model_ssim", "bicubic_ssim", "precision"} <= set(row)
         assert row["selected_on"].startswith("best.ckpt by the loss of") and " 0 held-out" not in row["selected_on"]
+        assert row["test_images"] == row["test_folder_images"] >= 1  # every test image scored, none split off
 
 
 def check_train_throughput(r: dict) -> None:
