@@ -248,6 +248,7 @@ def supervised_part(args: argparse.Namespace, folds: list[list[str]]) -> dict[st
     seconds = []
     for k, fold in enumerate(folds):
         cfg = aekit.recipes.Depth(data=args.rgbd, test_groups=",".join(fold), val_fraction=0.0, loss="l1",
+                                  depth_scale=args.depth_unit, lr=args.depth_lr,
                                   widths=args.depth_widths, blocks=1, crop_size=str(args.depth_crop),
                                   epochs=args.depth_epochs, batch_size=8, progress=False, precision=args.precision,
                                   seed=0)  # fmt: skip
@@ -263,7 +264,7 @@ def supervised_part(args: argparse.Namespace, folds: list[list[str]]) -> dict[st
             item = splits.test[i]
             gt = item["target"]
             with torch.no_grad():
-                pred = model(item["image"][None])[0].float()
+                pred = model(item["image"][None])[0].float() * args.depth_unit  # trained on disparity / unit
             mean_map = torch.stack([torch.nn.functional.interpolate(t[None], size=gt.shape[-2:], mode="nearest")[0]
                                     for t in train_maps])  # fmt: skip
             counts = (mean_map > 0).sum(0).clamp_min(1)
@@ -276,9 +277,11 @@ def supervised_part(args: argparse.Namespace, folds: list[list[str]]) -> dict[st
                 **classical_rows(scene, item, args),
             }
             print(f"depth fold {k} {group(scene.name)}: {per_scene[group(scene.name)]}", flush=True)
-    return finish(per_scene, {"folds": folds, "train_seconds_per_network": round(float(np.mean(seconds)), 1),
-                              "epochs": args.depth_epochs, "widths": args.depth_widths, "crop": args.depth_crop,
-                              "loss": "l1 on disparity px", "zoom": "0.8..1.25 (disparity scaled alike)"})  # fmt: skip
+    protocol = {"folds": folds, "train_seconds_per_network": round(float(np.mean(seconds)), 1),
+                "epochs": args.depth_epochs, "widths": args.depth_widths, "crop": args.depth_crop,
+                "loss": f"l1 on disparity px / {args.depth_unit:g}", "lr": args.depth_lr,
+                "zoom": "0.8..1.25 (disparity scaled alike)"}  # fmt: skip
+    return finish(per_scene, protocol)
 
 
 def stereo_part(args: argparse.Namespace) -> dict[str, Any]:
@@ -382,6 +385,8 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--depth-epochs", type=int, default=30, help="supervised depth: epochs per fold")
     p.add_argument("--depth-widths", default="16,32,64,128")
     p.add_argument("--depth-crop", type=int, default=128)
+    p.add_argument("--depth-unit", type=float, default=16.0, help="supervised targets: disparity px / this")
+    p.add_argument("--depth-lr", type=float, default=3e-3, help="supervised depth: peak learning rate")
     p.add_argument("--stereo-minutes", type=float, default=8.0, help="stereo-trained net: training minutes")
     p.add_argument("--stereo-epochs", type=int, default=0, help="with --stereo-minutes 0: epochs instead")
     p.add_argument("--stereo-size", default="128,176")

@@ -173,3 +173,6 @@ def test_rgbd_source_scales_disparity_with_the_image(tmp_path: Path) -> None:
         assert crop["image"].shape == (3, 8, 8)
         v = crop["target"][crop["target"] > 0]
         assert float(v.min()) >= 5 * 0.5 * 0.8 - 1e-4 and float(v.max()) <= 20 * 0.5 * 1.25 + 1e-4
+    halved = open_data(f"rgbd:{tmp_path}", stack_scale=0.5, depth_scale=4.0, test_groups="gamma",
+                       val_fraction=0.0).test[0]["target"]  # fmt: skip
+    assert torch.allclose(halved * 4.0, whole["target"])
