@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -41,6 +42,7 @@ from PIL import Image
 import aekit
 from aekit.data import open_data
 from aekit.data.focalstack import scaled_rgbd
+from aekit.engine import resolve_precision
 from aekit.metrics import FOCUS_METRICS
 from aekit.tasks import load_task
 from aekit.tasks.focus_depth import score_scene
@@ -248,6 +250,7 @@ def supervised_part(args: argparse.Namespace, folds: list[list[str]]) -> dict[st
     seconds = []
     for k, fold in enumerate(folds):
         cfg = aekit.recipes.Depth(data=args.rgbd, test_groups=",".join(fold), val_fraction=0.0, loss="l1",
+                                  depth_scale=args.depth_unit, lr=args.depth_lr,
                                   widths=args.depth_widths, blocks=1, crop_size=str(args.depth_crop),
                                   epochs=args.depth_epochs, batch_size=8, progress=False, precision=args.precision,
                                   seed=0)  # fmt: skip
@@ -263,7 +266,7 @@ def supervised_part(args: argparse.Namespace, folds: list[list[str]]) -> dict[st
             item = splits.test[i]
             gt = item["target"]
             with torch.no_grad():
-                pred = model(item["image"][None])[0].float()
+                pred = model(item["image"][None])[0].float() * args.depth_unit  # trained on disparity / unit
             mean_map = torch.stack([torch.nn.functional.interpolate(t[None], size=gt.shape[-2:], mode="nearest")[0]
                                     for t in train_maps])  # fmt: skip
             counts = (mean_map > 0).sum(0).clamp_min(1)
@@ -276,9 +279,11 @@ def supervised_part(args: argparse.Namespace, folds: list[list[str]]) -> dict[st
                 **classical_rows(scene, item, args),
             }
             print(f"depth fold {k} {group(scene.name)}: {per_scene[group(scene.name)]}", flush=True)
-    return finish(per_scene, {"folds": folds, "train_seconds_per_network": round(float(np.mean(seconds)), 1),
-                              "epochs": args.depth_epochs, "widths": args.depth_widths, "crop": args.depth_crop,
-                              "loss": "l1 on disparity px", "zoom": "0.8..1.25 (disparity scaled alike)"})  # fmt: skip
+    protocol = {"folds": folds, "train_seconds_per_network": round(float(np.mean(seconds)), 1),
+                "epochs": args.depth_epochs, "widths": args.depth_widths, "crop": args.depth_crop,
+                "loss": f"l1 on disparity px / {args.depth_unit:g}", "lr": args.depth_lr,
+                "zoom": "0.8..1.25 (disparity scaled alike)"}  # fmt: skip
+    return finish(per_scene, protocol)
 
 
 def stereo_part(args: argparse.Namespace) -> dict[str, Any]:
@@ -382,6 +387,8 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--depth-epochs", type=int, default=30, help="supervised depth: epochs per fold")
     p.add_argument("--depth-widths", default="16,32,64,128")
     p.add_argument("--depth-crop", type=int, default=128)
+    p.add_argument("--depth-unit", type=float, default=16.0, help="supervised targets: disparity px / this")
+    p.add_argument("--depth-lr", type=float, default=3e-3, help="supervised depth: peak learning rate")
     p.add_argument("--stereo-minutes", type=float, default=8.0, help="stereo-trained net: training minutes")
     p.add_argument("--stereo-epochs", type=int, default=0, help="with --stereo-minutes 0: epochs instead")
     p.add_argument("--stereo-size", default="128,176")
@@ -407,7 +414,12 @@ def main(argv: list[str] | None = None) -> dict:
     args.depth_widths = [int(w) for w in str(args.depth_widths).split(",")]
     torch.set_num_threads(int(os.environ.get("AEKIT_THREADS", "1")))
     t0 = time.time()
-    result: dict[str, Any] = {}
+    result: dict[str, Any] = {
+        "command": "python benchmarks/depth_real.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "precision": f"training {resolve_precision(args.precision, 'cpu')} (--precision {args.precision}); scoring fp32",
+        "load": {"start": [round(v, 2) for v in os.getloadavg()]},
+    }
     if args.part in ("all", "focus"):
         result["focus"] = focus_part(args)
         print_tables(result["focus"])
@@ -420,6 +432,7 @@ def main(argv: list[str] | None = None) -> dict:
         result["stereo"] = stereo_part(args)
         print_disp_table("stereo-trained depth (Garg et al.; held-out scenes)", result["stereo"])
     result["wall_seconds"] = round(time.time() - t0, 1)
+    result["load"]["end"] = [round(v, 2) for v in os.getloadavg()]
     print(json.dumps(result))
     return result
 

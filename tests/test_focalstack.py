@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import SHARED_DATA, needs_shared_data
 from PIL import Image
 
 from aekit.data import open_data
@@ -173,3 +174,22 @@ def test_rgbd_source_scales_disparity_with_the_image(tmp_path: Path) -> None:
         assert crop["image"].shape == (3, 8, 8)
         v = crop["target"][crop["target"] > 0]
         assert float(v.min()) >= 5 * 0.5 * 0.8 - 1e-4 and float(v.max()) <= 20 * 0.5 * 1.25 + 1e-4
+    halved = open_data(f"rgbd:{tmp_path}", stack_scale=0.5, depth_scale=4.0, test_groups="gamma",
+                       val_fraction=0.0).test[0]["target"]  # fmt: skip
+    assert torch.allclose(halved * 4.0, whole["target"])
+
+
+@needs_shared_data("depth")
+def test_shared_scenes_are_found_with_their_conventions() -> None:
+    """The real RGB-D scenes: Middlebury 2005 disparity = PNG / 3 (Art 24.3..74.7 px, README of depth/), HCI signed."""
+    from aekit.data.focalstack import find_scenes, read_rgbd
+
+    scenes = {Path(s.name).name: s for s in find_scenes(str(SHARED_DATA / "depth"))}
+    assert set(scenes) == {"Art", "Books", "Dolls", "Laundry", "Moebius", "antinous", "backgammon"}
+    assert all(s.right is not None for s in scenes.values())
+    _, disp, valid = read_rgbd(scenes["Art"])
+    assert float(disp[valid].min()) == pytest.approx(24.33, abs=0.02) and float(disp[valid].max()) == pytest.approx(
+        74.67, abs=0.02
+    )
+    _, hci, hvalid = read_rgbd(scenes["antinous"])
+    assert hvalid.all() and hci.min() < 0 < hci.max()

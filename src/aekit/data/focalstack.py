@@ -505,30 +505,31 @@ def read_right(scene: Scene, scale: float = 1.0) -> np.ndarray | None:
     return _resize(right, (max(1, round(h * scale)), max(1, round(w * scale))), False)
 
 
-def scaled_rgbd(scene: Scene, scale: float) -> dict[str, torch.Tensor]:
+def scaled_rgbd(scene: Scene, scale: float, unit: float = 1.0) -> dict[str, torch.Tensor]:
     """``image`` (3, H, W) and ``target`` (1, H, W): the disparity in pixels of the image resized by ``scale``
-    (disparity scales with the image), 0 where unknown."""
+    (disparity scales with the image), divided by ``unit``; 0 where unknown."""
     image, disparity, valid = read_rgbd(scene)
     h, w = image.shape[:2]
     size = (max(1, round(h * scale)), max(1, round(w * scale)))
     image, disparity = _resize(image, size, False), _resize(disparity, size, True) * scale
     valid = _resize(valid.astype(np.float32), size, True) > 0.5
     return {"image": torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1))).float(),
-            "target": torch.from_numpy(np.where(valid, disparity, 0).astype(np.float32))[None]}  # fmt: skip
+            "target": torch.from_numpy(np.where(valid, disparity / unit, 0).astype(np.float32))[None]}  # fmt: skip
 
 
 class RgbdDataset(Dataset):
     """Whole RGB-D scenes (evaluation) or, in training, ``crops_per_scene`` random crops per scene and epoch
     with scale-aware augmentation: each crop's scene is first resized by a random factor in
     [1/``zoom``, ``zoom``] and its disparity multiplied by the same factor (a nearer camera sees larger
-    disparities), then h-flipped at random."""
+    disparities), then h-flipped at random. Targets are divided by ``unit`` (``--depth-scale``)."""
 
     def __init__(self, scenes: Sequence[Scene], scale: float = 0.5, train: bool = False, crop: int | None = 128,
-                 crops_per_scene: int = 16, zoom: float = 1.25) -> None:  # fmt: skip
+                 crops_per_scene: int = 16, zoom: float = 1.25, unit: float = 1.0) -> None:  # fmt: skip
         self.scenes = list(scenes)
         self.names = [s.name for s in self.scenes]
         self.scale, self.train, self.crop, self.zoom = scale, train, crop, zoom
         self.crops_per_scene = crops_per_scene if train and crop else 1
+        self.unit = unit
         self._cache: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
 
     def __len__(self) -> int:
@@ -537,7 +538,7 @@ class RgbdDataset(Dataset):
     def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
         k = i // self.crops_per_scene
         if not self.train:
-            return scaled_rgbd(self.scenes[k], self.scale)
+            return scaled_rgbd(self.scenes[k], self.scale, self.unit)
         if k not in self._cache:
             self._cache[k] = read_rgbd(self.scenes[k])
         image, disparity, valid = self._cache[k]
@@ -547,7 +548,7 @@ class RgbdDataset(Dataset):
         img, disp = _resize(image, size, False), _resize(disparity, size, True) * z
         ok = _resize(valid.astype(np.float32), size, True) > 0.5
         x = torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1))).float()
-        t = torch.from_numpy(np.where(ok, disp, 0).astype(np.float32))[None]
+        t = torch.from_numpy(np.where(ok, disp / self.unit, 0).astype(np.float32))[None]
         if self.crop:
             x, t = random_crop([x, t], self.crop)
         if bool(torch.randint(0, 2, (1,))):
@@ -566,21 +567,23 @@ def rgbd_data(
 ) -> DataSplits:
     """``rgbd:ROOT[,ROOT...]``: the RGB-D scenes of :func:`find_scenes` (Middlebury, HCI, image + depth,
     ``skimage:motorcycle``) as image -> disparity pairs for supervised depth, one item per scene (groups = scene
-    folder names); resized by ``stack_scale`` with the disparity scaled alike."""
+    folder names); resized by ``stack_scale`` with the disparity scaled alike. ``depth_scale``: targets are
+    disparity / depth_scale (e.g. 16, so a network starts near the right magnitude; predictions x 16 give px)."""
     if not path:
         raise DataError("rgbd needs a folder: --data rgbd:../shared/data/depth/middlebury2005 (comma-separated list)")
-    scenes = [s for s in find_scenes(path, depth_scale) if s.kind == "rgbd"]
+    scenes = [s for s in find_scenes(path) if s.kind == "rgbd"]
     if not scenes:
         raise DataError(f"rgbd:{path} holds focal stacks only; give scenes with an image and a depth map")
 
     def lister(arg: str) -> list[Scene]:
-        return [s for s in find_scenes(arg, depth_scale) if s.kind == "rgbd"]
+        return [s for s in find_scenes(arg) if s.kind == "rgbd"]
 
     chosen, record = assign_splits(scenes, lambda s: s.name, splitting or SplitSpec(), f"rgbd:{path}", lister=lister)
     crop = int(crop_size) if crop_size not in (None, "", "0", 0) else None
-    parts = {s: RgbdDataset(chosen[s], stack_scale, s == "train", crop, crops_per_scene) if chosen[s] else None
-             for s in SPLITS}  # fmt: skip
+    parts = {s: RgbdDataset(chosen[s], stack_scale, s == "train", crop, crops_per_scene, unit=depth_scale)
+             if chosen[s] else None for s in SPLITS}  # fmt: skip
     note = f"{sum(map(len, chosen.values()))} RGB-D scenes at x{stack_scale:g} (disparity scaled alike)"
+    note += f", targets = disparity / {depth_scale:g}" if depth_scale != 1 else ""
     if crop:
         note += f"; training on {crops_per_scene} random {crop}x{crop} crops per scene and epoch, zoom 0.8..1.25"
     info = {"channels": 3, "image_size": None, "source": f"rgbd:{path}", "splits": record,
