@@ -417,7 +417,7 @@ def main(argv: list[str] | None = None) -> dict:
     result: dict[str, Any] = {
         "command": "python benchmarks/depth_real.py " + " ".join(argv if argv is not None else sys.argv[1:]),
         "cpu_capability": torch.backends.cpu.get_cpu_capability(),
-        "precision": f"training {resolve_precision(args.precision, 'cpu')} (--precision {args.precision}); scoring fp32",
+        "precision": f"training {resolve_precision(args.precision, 'cpu')}, scoring fp32",
         "load": {"start": [round(v, 2) for v in os.getloadavg()]},
     }
     if args.part in ("all", "focus"):
