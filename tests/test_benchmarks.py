@@ -60,6 +60,25 @@ def check_cluster_mnist(r: dict) -> None:
         assert {"nmi", "ari", "seconds", "cpu_seconds"} <= set(row)
 
 
+def check_depth_real(r: dict) -> None:
+    assert r["command"] and r["cpu_capability"] and r["precision"] and r["load"]
+    focus = r["focus"]
+    scenes = focus["per_scene"]
+    for method, mean in focus["mean"].items():  # the means are over the held-out scenes
+        assert mean["rmse"] == approx(np.mean([row[method]["rmse"] for row in scenes.values()]), abs=2e-4)
+        assert mean["mse"] == approx(np.mean([row[method]["mse"] for row in scenes.values()]), abs=2e-3)
+    for method, value in focus["rmse_ratio_to_focus_measure"].items():
+        assert value == ratio(focus["mean"][method]["rmse"], focus["mean"]["focus_measure"]["rmse"])
+    diff = focus["concat_minus_none_rmse"]
+    per_scene = [row["network_concat"]["rmse"] - row["network_none"]["rmse"] for row in scenes.values()]
+    assert diff["scenes"] == len(scenes) and diff["scenes_concat_better"] == sum(d < 0 for d in per_scene)
+    assert diff["mean"] == approx(np.mean(per_scene), abs=2e-4)
+    for part in ("supervised", "stereo"):
+        rows = r[part]["per_scene"]
+        beats = sum(row["network"]["rmse"] < row["constant"]["rmse"] for row in rows.values())
+        assert r[part]["scenes"] == len(rows) and r[part]["network_beats_constant_rmse"] == beats
+
+
 def check_inference_speed(r: dict) -> None:
     for name, metric in (("sr", "psnr"), ("seg", "miou")):
         task = r["tasks"][name]
