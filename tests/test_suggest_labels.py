@@ -237,3 +237,14 @@ def test_explorer_marks_the_picks(trained, run_cli, tmp_path) -> None:
     elsewhere = tmp_path / "other.csv"
     elsewhere.write_text("file\nnowhere.png\n")
     assert run_cli("explore", run, "--data", data, "--picks", elsewhere, "--out", page) == 2
+
+
+def test_fit_reducer_places_new_rows_in_the_same_space() -> None:
+    from aekit.experiments.cluster import fit_reducer, reduce
+
+    x, _ = blob_features()
+    feats, place = fit_reducer(x, "pca", 3, seed=0)
+    assert feats.shape == (len(x), 3) and np.allclose(place(x[:7]), feats[:7], atol=1e-4)
+    assert np.allclose(reduce(x, "pca", 3, seed=0), feats)
+    same, keep = fit_reducer(x, "none", 3)
+    assert same is not None and np.array_equal(keep(x[:2]), x[:2])
