@@ -195,6 +195,7 @@ def test_cli_round_trip_suggest_label_finetune_then_a_margin_round(trained, run_
     assert not {r["file"] for r in rows} & {r["file"] for r in rows2}
     margins = [float(r["margin"]) for r in rows2]
     assert margins == sorted(margins)
+    assert sl.final_classifier(ft) == ft / "self_train" / "round_1" / "best.ckpt"  # the last stage's network ranks
 
 
 def test_cli_refuses_bad_requests_in_one_line(trained, run_cli, tmp_path, capsys) -> None:
