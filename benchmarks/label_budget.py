@@ -35,6 +35,7 @@ from pathlib import Path
 
 import lightning.pytorch as L
 import numpy as np
+import torch
 
 STAGES = ("finetune", "cluster_codes", "cluster", "self-train")
 
@@ -55,6 +56,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--network-seeds", type=int_list, default=[0], help="seeds on which the propagation also trains "
                    "networks (a student on the cluster labels, self-training): several times the cost")  # fmt: skip
     p.add_argument("--network-budgets", type=int_list, default=[10], help="budgets on which they do")
+    p.add_argument("--networks", default="cluster,self-train", help="which of those networks")
     p.add_argument("--pretrained", type=Path, default=None, help="autoencoder trained on the pool without labels")
     p.add_argument("--train-minutes", type=float, default=11.0, help="else: train one this long (cluster recipe)")
     p.add_argument("--steps", type=int, default=200, help="fine-tuning steps on the B labels")
@@ -255,7 +257,7 @@ def main(argv: list[str] | None = None) -> dict:
             select_s = time.perf_counter() - t
             idx = picks.indices
             networks = seed in args.network_seeds and budget in args.network_budgets
-            props = ["cluster", "self-train"] if networks else []
+            props = [m for m in args.networks.split(",") if m] if networks else []
             L.seed_everything(seed, verbose=False)
             result = train_on_labels(
                 ae, pool, idx, [names[i] for i in idx], out / "runs" / f"{strategy}_b{budget}_s{seed}", ft,
@@ -301,6 +303,8 @@ def main(argv: list[str] | None = None) -> dict:
         "student_steps": args.student_steps, "self_train_rounds": args.self_train_rounds, "keep": args.keep,
         "algorithm": args.algorithm, "manifold": args.manifold, "manifold_dim": args.manifold_dim,
         "propagation": chosen,
+        "command": "python benchmarks/label_budget.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(), "precision": "32",
         "load_average": [round(v, 2) for v in os.getloadavg()], "wall_seconds": round(time.perf_counter() - t0, 1),
     }  # fmt: skip
     print(json.dumps(meta), file=sys.stderr)

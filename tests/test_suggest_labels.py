@@ -195,6 +195,7 @@ def test_cli_round_trip_suggest_label_finetune_then_a_margin_round(trained, run_
     assert not {r["file"] for r in rows} & {r["file"] for r in rows2}
     margins = [float(r["margin"]) for r in rows2]
     assert margins == sorted(margins)
+    assert sl.final_classifier(ft) == ft / "self_train" / "round_1" / "best.ckpt"  # the last stage's network ranks
 
 
 def test_cli_refuses_bad_requests_in_one_line(trained, run_cli, tmp_path, capsys) -> None:
@@ -237,3 +238,14 @@ def test_explorer_marks_the_picks(trained, run_cli, tmp_path) -> None:
     elsewhere = tmp_path / "other.csv"
     elsewhere.write_text("file\nnowhere.png\n")
     assert run_cli("explore", run, "--data", data, "--picks", elsewhere, "--out", page) == 2
+
+
+def test_fit_reducer_places_new_rows_in_the_same_space() -> None:
+    from aekit.experiments.cluster import fit_reducer, reduce
+
+    x, _ = blob_features()
+    feats, place = fit_reducer(x, "pca", 3, seed=0)
+    assert feats.shape == (len(x), 3) and np.allclose(place(x[:7]), feats[:7], atol=1e-4)
+    assert np.allclose(reduce(x, "pca", 3, seed=0), feats)
+    same, keep = fit_reducer(x, "none", 3)
+    assert same is not None and np.array_equal(keep(x[:2]), x[:2])

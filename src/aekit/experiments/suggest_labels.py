@@ -375,6 +375,21 @@ def select(cfg: SuggestConfig, feats: np.ndarray, exclude: np.ndarray, probs: np
     return select_margin(probs, cfg.budget, exclude, feats, cfg.min_distance)
 
 
+def final_classifier(path: Path) -> Path:
+    """The checkpoint of a finetune run's last stage: the student of ``--propagate`` when it trained one (its
+    ``metrics.json`` names the stage directories), else the run's own ``best.ckpt``; a ``.ckpt`` as it is."""
+    if not path.is_dir():
+        return path
+    metrics = path / "metrics.json"
+    if metrics.is_file():
+        info = json.loads(metrics.read_text())
+        dirs, stages = info.get("dirs") or {}, info.get("stages") or []
+        last = path / dirs.get(stages[-1].get("stage") if stages else "", "") / "best.ckpt"
+        if stages and last.is_file():
+            return last
+    return path / "best.ckpt"
+
+
 @dataclass
 class Suggestion:
     picks: Picks
@@ -422,8 +437,7 @@ def suggest_labels(
         from aekit.tasks import load_task
         from aekit.tasks.classification import predict_proba
 
-        ckpt = Path(cfg.model)  # type: ignore[arg-type]
-        ckpt = ckpt / "best.ckpt" if ckpt.is_dir() else ckpt
+        ckpt = final_classifier(Path(cfg.model))  # type: ignore[arg-type]
         if not ckpt.is_file():
             raise DataError(f"--model {cfg.model}: no best.ckpt there; pass an aekit finetune run directory")
         probs, _ = predict_proba(load_task(ckpt).model.cpu().eval(), pool, 512)
@@ -505,7 +519,8 @@ def train_on_labels(
       (``self_train_rounds`` rounds, ``pseudo_fraction`` more of the pool each round).
 
     ``evaluate``: name -> (dataset, its label names) scored by every stage (never used for training).
-    Returns ``{"class_names", "stages": [{stage, n_labeled, <name>_accuracy...}], "dirs": {stage: run dir}}``;
+    Returns ``{"class_names", "stages": [{stage, n_labeled, <name>_accuracy...}], "dirs": {stage: run dir
+    relative to out}}``;
     the pool's own labels are never read.
     """
     from aekit.data.medical import encode_classes
@@ -553,4 +568,8 @@ def train_on_labels(
         rows.append(row)
         if log is not None:
             log(f"  {stage}: {row}")
-    return {"class_names": class_names, "stages": rows, "dirs": {s: str(d) for s, _, d in results}}
+    return {
+        "class_names": class_names,
+        "stages": rows,
+        "dirs": {s: d.relative_to(out).as_posix() for s, _, d in results},
+    }

@@ -189,8 +189,8 @@ class Finetune(LabeledDataFields, FinetuneFields, Recipe):
         write_json(out / "metrics.json", summary)
         table = markdown_table(result["stages"])
         write_text(out / "metrics.md", table + "\n")
-        final = result["dirs"][result["stages"][-1]["stage"]]
-        return {**summary, "final": final, "markdown": table, "test_images": len(test) if truth else 0}
+        final = out / result["dirs"][result["stages"][-1]["stage"]]
+        return {**summary, "final": str(final), "markdown": table, "test_images": len(test) if truth else 0}
 
 
 def parse_seeds(text: str) -> list[int]:
