@@ -100,6 +100,21 @@ def check_isbi2012(r: dict) -> None:
     assert set(r["selection_val"]) == {"pixel_error", "foreground_iou", "membrane_iou", "miou"}
 
 
+def check_label_budget(r: dict) -> None:
+    assert r["propagation"] in ("cluster_codes", "cluster", "self-train")
+    strategies = {k: v for k, v in r.items() if k != "propagation"}
+    assert {"typical", "random"} <= set(strategies)
+    for by_budget in strategies.values():
+        for budget, cell in by_budget.items():
+            assert int(budget) >= 1 and all(1 <= c <= int(budget) for c in cell["classes_covered"])
+            for stage in ("finetune", "cluster_codes", "cluster", "self-train"):
+                if stage not in cell:
+                    continue
+                acc = np.array(cell[stage]["per_seed"])
+                assert 0 <= cell[stage]["mean"] <= 1 and cell[stage]["mean"] == approx(acc.mean(), abs=1e-4)
+                assert cell[stage]["std"] == approx(acc.std(ddof=1) if len(acc) > 1 else 0.0, abs=1e-4)
+
+
 def check_label_efficiency_mnist(r: dict) -> None:
     assert {"scratch", "pca_logreg"} <= set(r)
     for by_k in r.values():
