@@ -123,27 +123,39 @@ def load(path: str | Path, map_location: str | torch.device = "cpu") -> nn.Modul
     return model.to(map_location).eval()
 
 
-def load_weights(path: str | Path) -> nn.Module:
-    """The model of a ``.safetensors`` file (or a folder holding ``model.safetensors``) and its JSON config
-    (``<name>.json`` beside it, else ``model.json``); ``model.aekit_config`` keeps that JSON."""
+def weights_config_path(weights: Path) -> Path | None:
+    """The JSON config of a ``.safetensors`` file: ``<name>.json`` beside it, else ``model.json``; None if absent."""
+    for candidate in (weights.with_suffix(".json"), weights.parent / CONFIG_NAME):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def read_weights_config(path: str | Path) -> tuple[Path, dict[str, Any]]:
+    """``(weights file, its JSON config)`` for a ``.safetensors`` file or a folder holding ``model.safetensors``."""
     path = Path(path)
     if path.is_dir():
         path = path / WEIGHTS_NAME
     if not path.is_file():
         raise FileNotFoundError(f"{path} does not exist")
-    config_path = path.with_suffix(".json")
-    if not config_path.is_file():
-        config_path = path.parent / CONFIG_NAME
-    if not config_path.is_file():
+    config_path = weights_config_path(path)
+    if config_path is None:
         raise FileNotFoundError(f"{path} has no model config beside it ({path.with_suffix('.json').name})")
     try:
         config = json.loads(config_path.read_text())
-        model = create_model(config["name"], **config.get("kwargs", {}))
+        if not isinstance(config, dict) or not isinstance(config["name"], str):
+            raise TypeError("no model name")
     except (json.JSONDecodeError, KeyError, TypeError) as exc:
         raise ValueError(f"{config_path} is not an aekit model config ({exc.__class__.__name__}: {exc})") from exc
-    model.load_state_dict(load_file(str(path), device="cpu"))
+    return path, config
+
+
+def load_weights(path: str | Path) -> nn.Module:
+    """The model of a ``.safetensors`` file (or a folder holding ``model.safetensors``) and its JSON config."""
+    weights, config = read_weights_config(path)
+    model = create_model(config["name"], **config.get("kwargs", {}))
+    model.load_state_dict(load_file(str(weights), device="cpu"))
     model.aekit_metadata = config.get("metadata", {})
-    model.aekit_config = config
     return model
 
 

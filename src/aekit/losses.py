@@ -126,6 +126,12 @@ def masked_l1(pred: torch.Tensor, target: torch.Tensor, valid: torch.Tensor) -> 
     return (pred.float() - target.float()).abs()[valid].sum() / valid.sum().clamp_min(1)
 
 
+def masked_l2(pred: torch.Tensor, target: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+    """Mean squared error over valid pixels only."""
+    valid = valid.expand_as(pred)
+    return (pred.float() - target.float()).square()[valid].sum() / valid.sum().clamp_min(1)
+
+
 def silog_loss(pred: torch.Tensor, target: torch.Tensor, valid: torch.Tensor, lam: float = 0.5) -> torch.Tensor:
     """Scale-invariant log loss of Eigen et al. 2014, per image then averaged:
     ``mean(d^2) - lam * mean(d)^2`` with ``d = log pred - log target`` over valid pixels.

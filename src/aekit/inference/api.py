@@ -131,13 +131,13 @@ def _predict_on_devices(checkpoint: Path, values: dict[str, Any], opts: Any, dev
 
     from lightning.fabric import Fabric
 
-    parts = Path(values["out"]) / ".aekit-shards"
+    parts = opts.out / ".aekit-shards"
     shutil.rmtree(parts, ignore_errors=True)
     accelerator = "cuda" if device.type == "cuda" else "cpu"
     fabric = Fabric(accelerator=accelerator, devices=opts.devices, strategy="ddp_spawn")
     fabric.launch(_predict_rank, checkpoint, values, parts)
     try:
-        return merge_shards([parts / f"rank{r}" for r in range(opts.devices)], Path(values["out"]))
+        return merge_shards([parts / f"rank{r}" for r in range(opts.devices)], opts.out)
     finally:
         shutil.rmtree(parts, ignore_errors=True)
 

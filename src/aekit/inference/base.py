@@ -19,7 +19,13 @@ from typing import Any
 
 from aekit.config import option
 from aekit.data.base import DataError
-from aekit.io import CONFIG_NAME, WEIGHTS_NAME, write_json, write_text  # noqa: F401  (re-exported for the evaluators)
+from aekit.io import (  # write_json, write_text: re-exported for the evaluators
+    CONFIG_NAME,
+    WEIGHTS_NAME,
+    weights_config_path,
+    write_json,  # noqa: F401
+    write_text,  # noqa: F401
+)
 
 
 @dataclass
@@ -231,7 +237,7 @@ def resolve_checkpoint(run: Any) -> Path:
 
 def weights_with_config(path: Path) -> Path:
     """``path`` (a ``.safetensors``) if its JSON config lies beside it, else a one-line error saying so."""
-    if not (path.with_suffix(".json").is_file() or (path.parent / CONFIG_NAME).is_file()):
+    if weights_config_path(path) is None:
         raise DataError(f"{path} has no {CONFIG_NAME} beside it: copy the model.json exported with the weights there")
     return path
 

@@ -8,8 +8,9 @@ from typing import Any, ClassVar
 
 import lightning.pytorch as L
 import torch
+from safetensors.torch import load_file
 
-from aekit.io import WEIGHTS_NAME, load_weights, read_checkpoint
+from aekit.io import WEIGHTS_NAME, read_checkpoint, read_weights_config
 from aekit.registry import create_model
 
 _TASKS: dict[str, type[Task]] = {}
@@ -141,8 +142,8 @@ def _import_builtin_tasks() -> None:
 def task_from_weights(path: str | Path, **overrides: Any) -> Task:
     """A task around the weights of ``model.safetensors`` + ``model.json`` (what ``aekit.load`` reads and a user
     shares): the task's name and hyper-parameters come from the JSON's metadata (written by ``aekit train``)."""
-    model = load_weights(path)
-    metadata = dict(getattr(model, "aekit_metadata", {}) or {})
+    weights, config = read_weights_config(path)
+    metadata = dict(config.get("metadata") or {})
     name = metadata.get("task")
     if name not in _TASKS:
         _import_builtin_tasks()
@@ -150,12 +151,12 @@ def task_from_weights(path: str | Path, **overrides: Any) -> Task:
         raise ValueError(f"{path}: its model.json names no aekit task (task {name!r}); re-export it with aekit train")
     cls = _TASKS[name]
     hparams = dict(metadata.get("task_hparams") or {})
-    kwargs = dict(model.aekit_config.get("kwargs", {}))
+    kwargs = dict(config.get("kwargs") or {})
     if "num_classes" in inspect.signature(cls.__init__).parameters and "num_classes" not in hparams:
         # weights exported before model.json carried the task's hyper-parameters: the classes are the outputs
         classes = kwargs.get("out_channels", kwargs.get("num_classes"))
         if classes is not None:
             hparams["num_classes"] = int(classes)
-    task = cls(model=model.aekit_config["name"], model_kwargs=kwargs, metadata=metadata, **{**hparams, **overrides})
-    task.model.load_state_dict(model.state_dict())
+    task = cls(model=config["name"], model_kwargs=kwargs, metadata=metadata, **{**hparams, **overrides})
+    task.model.load_state_dict(load_file(str(weights), device="cpu"))
     return task.eval()

@@ -15,17 +15,12 @@ from typing import Any
 import torch
 
 from aekit.data.focalstack import depth_to_position, position_to_depth
-from aekit.losses import masked_l1
+from aekit.losses import masked_l1, masked_l2
 from aekit.metrics import FOCUS_METRICS, focus_depth_scores
 from aekit.models.focus import focus_measure_position, median_filter
 from aekit.tasks.base import Task, register_task
 
 FOCUS_LOSSES = ("l1", "l2")
-
-
-def masked_l2(pred: torch.Tensor, target: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
-    v = valid.float()
-    return ((pred - target) ** 2 * v).sum() / v.sum().clamp_min(1)
 
 
 @register_task
