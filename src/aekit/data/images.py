@@ -91,6 +91,8 @@ def open_image(path: str | Path) -> Image.Image:
     try:
         img = pil_open(path)
         img.load()
+    except DataError:  # over the pixel limit: pil_open's own line
+        raise
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise DataError(f"cannot read image {path}: it is not a readable image file ({exc})") from exc
     return img
